@@ -1,0 +1,123 @@
+"""The canonical record (one annotated or predicted document) as pydantic models.
+
+Gold annotations and model predictions share these types: predictions only fill the optional
+`score` and `value` fields, so one reader and one evaluator serve both.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from annotation.labels import ENTITY_LABELS, RELATION_TYPES
+
+
+class Entity(BaseModel):
+    """A labelled span; `end` is exclusive and offsets are code-point indices into the text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    start: int = Field(ge=0)
+    end: int = Field(gt=0)
+    label: str
+    text: str = Field(min_length=1)
+    score: float | None = None
+    value: dict[str, Any] | None = None
+
+    @field_validator("label")
+    @classmethod
+    def _known_label(cls, v: str) -> str:
+        if v not in ENTITY_LABELS:
+            raise ValueError(f"unknown entity label {v!r}; expected one of {', '.join(ENTITY_LABELS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Entity":
+        if self.end <= self.start:
+            raise ValueError(f"entity {self.id}: end {self.end} must be greater than start {self.start}")
+        return self
+
+
+class Relation(BaseModel):
+    """A directed link from a PROJECT entity (`head`) to a MONEY or LOC entity (`tail`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    head: str
+    tail: str
+    label: str
+    score: float | None = None
+
+    @field_validator("label")
+    @classmethod
+    def _known_label(cls, v: str) -> str:
+        if v not in RELATION_TYPES:
+            raise ValueError(f"unknown relation label {v!r}; expected one of {', '.join(RELATION_TYPES)}")
+        return v
+
+
+class Document(BaseModel):
+    """One document with its entities and relations, validated as a whole.
+
+    Extra top-level fields (source, pub_date, split, ...) are kept so that nothing a user
+    supplied is lost on a read/write round trip.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1)
+    text: str
+    entities: list[Entity] = Field(default_factory=list)
+    relations: list[Relation] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Document":
+        n = len(self.text)
+        ids: set[str] = set()
+        for i, e in enumerate(self.entities):
+            where = f"entities[{i}] (id {e.id})"
+            if e.id in ids:
+                raise ValueError(f"{where}: duplicate entity id")
+            ids.add(e.id)
+            if e.end > n:
+                raise ValueError(f"{where}: end {e.end} is past the end of the text (length {n})")
+            if self.text[e.start:e.end] != e.text:
+                raise ValueError(
+                    f"{where}: text[{e.start}:{e.end}] is {self.text[e.start:e.end]!r}, not {e.text!r}"
+                )
+        spans = sorted(self.entities, key=lambda e: (e.start, e.end))
+        for a, b in zip(spans, spans[1:]):
+            if b.start < a.end:
+                raise ValueError(f"entities {a.id} [{a.start},{a.end}) and {b.id} [{b.start},{b.end}) overlap")
+        by_id = {e.id: e for e in self.entities}
+        seen: set[tuple[str, str, str]] = set()
+        for i, r in enumerate(self.relations):
+            where = f"relations[{i}] ({r.label} {r.head}->{r.tail})"
+            for end_name, ref in (("head", r.head), ("tail", r.tail)):
+                if ref not in by_id:
+                    raise ValueError(f"{where}: {end_name} {ref!r} is not an entity id")
+            want_head, want_tail = RELATION_TYPES[r.label]
+            got_head, got_tail = by_id[r.head].label, by_id[r.tail].label
+            if (got_head, got_tail) != (want_head, want_tail):
+                raise ValueError(
+                    f"{where}: links {got_head}->{got_tail}, but {r.label} needs {want_head}->{want_tail}"
+                )
+            key = (r.head, r.tail, r.label)
+            if key in seen:
+                raise ValueError(f"{where}: duplicate relation")
+            seen.add(key)
+        return self
+
+    def sorted_entities(self) -> list[Entity]:
+        return sorted(self.entities, key=lambda e: (e.start, e.end))
+
+
+class Article(BaseModel):
+    """An input to prediction: `{"id","text"[,"pub_date"]}`; other fields are carried through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    pub_date: str | None = None

@@ -1,0 +1,41 @@
+"""Tokenizer loading: the bert-base-chinese vocabulary with NFKC in front of BERT's normaliser.
+
+NFKC makes full-width and half-width forms (１２３ / 123, ，/ ,) tokenise alike while the offsets
+still index the original string. `PreTrainedTokenizerFast.from_pretrained(dir)` honours the saved
+tokenizer.json (AutoTokenizer would rebuild the normaliser and drop NFKC).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from tokenizers import normalizers
+from transformers import BertTokenizer, PreTrainedTokenizerFast
+
+DEFAULT_VOCAB = Path(__file__).resolve().parents[1] / "models" / "vocab" / "bert-base-chinese-vocab.txt"
+
+
+def with_nfkc(tok: PreTrainedTokenizerFast) -> PreTrainedTokenizerFast:
+    """Put NFKC first in the normaliser unless it is already there."""
+    norm = tok.backend_tokenizer.normalizer
+    if "NFKC" not in repr(norm):
+        tok.backend_tokenizer.normalizer = normalizers.Sequence([normalizers.NFKC(), norm])
+    return tok
+
+
+def tokenizer_from_vocab(vocab_file: str | Path = DEFAULT_VOCAB) -> PreTrainedTokenizerFast:
+    """Build the fast BERT tokenizer from a vocab.txt (BertTokenizerFast(vocab_file=) ignores the file in transformers 5)."""
+    return with_nfkc(BertTokenizer(vocab=str(vocab_file), do_lower_case=True, tokenize_chinese_chars=True))
+
+
+def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
+    """Load the tokenizer saved beside any BERT checkpoint (ours or a Hugging Face one), with NFKC."""
+    path = Path(path)
+    if (path / "tokenizer.json").exists():
+        tok = PreTrainedTokenizerFast.from_pretrained(str(path))
+    elif (path / "vocab.txt").exists():
+        tok = tokenizer_from_vocab(path / "vocab.txt")
+    else:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(str(path))
+    return with_nfkc(tok)

@@ -1,0 +1,47 @@
+import pytest
+
+from annotation.records import Document
+from inference import Extractor, ModelNotFoundError
+from inference.decode import token_spans, viterbi
+from annotation.labels import BIO_TAGS, TAG2ID
+
+import numpy as np
+
+TRICKY = "２０２４年，ＡＢ公司 在  重庆😀投资6亿元。\n第二段: abc (half-width) 与（全角）标点。"
+
+
+def test_predictions_are_valid_records_indexing_the_original_text(tiny_ner_model_dir):
+    ex = Extractor.load(tiny_ner_model_dir)
+    recs = ex.predict_batch([TRICKY, "短", TRICKY * 40], pub_dates=["2024-11-10", None, None], ids=["a", "b", "c"])
+    assert [r["id"] for r in recs] == ["a", "b", "c"]
+    assert recs[0]["pub_date"] == "2024-11-10"
+    for rec, text in zip(recs, [TRICKY, "短", TRICKY * 40]):
+        doc = Document.model_validate(rec)
+        assert doc.text == text
+        for e in rec["entities"]:
+            assert text[e["start"]:e["end"]] == e["text"] and 0 <= e["score"] <= 1
+
+
+def test_long_text_is_the_same_as_windows_of_it(tiny_ner_model_dir):
+    """A text longer than one window is covered completely: every token gets a prediction."""
+    ex = Extractor.load(tiny_ner_model_dir, window=16, stride=8)
+    long = TRICKY * 5
+    ids = ex.tokenizer(long, add_special_tokens=False)["input_ids"]
+    probs = ex._token_probs([ids])[0]
+    assert probs.shape[0] == len(ids) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_missing_model_gives_a_clear_error(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="no model found"):
+        Extractor.load(tmp_path / "nowhere")
+
+
+def test_viterbi_never_starts_an_entity_with_inside_tag():
+    probs = np.full((3, len(BIO_TAGS)), 0.01)
+    probs[0, TAG2ID["I-ORG"]] = 0.9   # arg-max would give an orphan I-ORG
+    probs[0, TAG2ID["B-ORG"]] = 0.5
+    probs[1, TAG2ID["I-ORG"]] = 0.9
+    probs[2, TAG2ID["O"]] = 0.9
+    path = [BIO_TAGS[k] for k in viterbi(probs / probs.sum(1, keepdims=True))]
+    assert path == ["B-ORG", "I-ORG", "O"]
+    assert [s[:3] for s in token_spans(probs / probs.sum(1, keepdims=True))] == [(0, 2, "ORG")]

@@ -1,0 +1,103 @@
+"""Fine-tune a BERT encoder for NER: documents -> token windows -> Trainer -> seqeval -> save_pretrained."""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from datasets import Dataset
+from transformers import (BertConfig, DataCollatorForTokenClassification, PrinterCallback, Trainer,
+                          TrainerCallback, TrainingArguments, set_seed)
+
+from annotation.labels import ID2TAG
+from annotation.records import Document
+from models.ner import build_ner_model
+from models.tokenizer import load_tokenizer, tokenizer_from_vocab
+from training.data import IGNORE, tokenise_documents
+from training.metrics import entity_report
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_ENCODER = REPO / "models" / "weights" / "encoder"
+
+
+class _Progress(TrainerCallback):
+    """One line per logging step: enough to follow a long CPU run without a notebook."""
+
+    def __init__(self) -> None:
+        self.t0 = time.time()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs:
+            shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in logs.items()}
+            print(f"[ner] step {state.global_step}/{state.max_steps} {time.time() - self.t0:.0f}s {shown}", flush=True)
+
+
+def resolve_base(base_model: str | Path | None):
+    """`None` = our bundled pretrained encoder; `random:PRESET` = random init; else a checkpoint dir/name."""
+    if base_model is None:
+        base_model = DEFAULT_ENCODER
+    if isinstance(base_model, BertConfig):
+        return base_model, tokenizer_from_vocab()
+    spec = str(base_model)
+    if spec.startswith("random:"):
+        from models.encoder import bert_config
+
+        return bert_config(spec.split(":", 1)[1]), tokenizer_from_vocab()
+    return spec, load_tokenizer(spec)
+
+
+def _compute_metrics(eval_pred) -> dict:
+    logits, labels = eval_pred
+    pred = np.argmax(logits, axis=-1)
+    gold_seqs, pred_seqs = [], []
+    for p_row, l_row in zip(pred, labels):
+        keep = l_row != IGNORE
+        gold_seqs.append([ID2TAG[int(x)] for x in l_row[keep]])
+        pred_seqs.append([ID2TAG[int(x)] for x in p_row[keep]])
+    rep = entity_report(gold_seqs, pred_seqs)
+    out = {"f1": rep["micro avg"]["f1-score"]}
+    out.update({f"f1_{k}": v["f1-score"] for k, v in rep.items() if k not in ("micro avg", "macro avg", "weighted avg")})
+    return out
+
+
+def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, output_dir: str | Path,
+              base_model: str | Path | BertConfig | None = None, max_steps: int = 2000, batch_size: int = 16,
+              learning_rate: float = 1e-4, max_len: int = 256, seed: int = 13, resume: bool = False,
+              save_minutes: float = 5.0, logging_steps: int = 50) -> dict:
+    """Train, evaluate on `dev_docs` (token-level seqeval strict), save model + tokenizer; return metrics."""
+    set_seed(seed)
+    output_dir = Path(output_dir)
+    base, tokenizer = resolve_base(base_model)
+    model = build_ner_model(base)
+    train_ds = Dataset.from_list(tokenise_documents(train_docs, tokenizer, max_len)).shuffle(seed=seed)
+    dev_ds = Dataset.from_list(tokenise_documents(dev_docs, tokenizer, max_len)) if dev_docs else None
+    print(f"[ner] {len(train_docs)} train docs -> {len(train_ds)} windows; "
+          f"{len(dev_docs or [])} dev docs; base {base if isinstance(base, str) else 'random init'}", flush=True)
+    ckpt_dir = output_dir / "checkpoints"
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
+        per_device_eval_batch_size=32, learning_rate=learning_rate, weight_decay=0.01, warmup_steps=0.06,
+        lr_scheduler_type="linear", logging_steps=logging_steps, save_strategy="steps",
+        save_steps=max(50, int(save_minutes * 60 * 2)), save_total_limit=1, eval_strategy="no",
+        use_cpu=True, report_to=[], seed=seed, disable_tqdm=True, dataloader_num_workers=0,
+        train_sampling_strategy="group_by_length",
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
+                      data_collator=DataCollatorForTokenClassification(tokenizer), callbacks=[_Progress()],
+                      compute_metrics=_compute_metrics)
+    trainer.remove_callback(PrinterCallback)  # _Progress prints the same logs with the step count
+    t0 = time.time()
+    last = None
+    if resume and ckpt_dir.exists():
+        last = max(ckpt_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]), default=None)
+    trainer.train(resume_from_checkpoint=str(last) if last else None)
+    metrics: dict = {"train_windows": len(train_ds), "steps": max_steps, "train_seconds": round(time.time() - t0)}
+    if dev_ds is not None:
+        pred = trainer.predict(dev_ds)
+        metrics["dev_token_level"] = {k.removeprefix("test_"): v for k, v in pred.metrics.items()}
+    trainer.save_model(str(output_dir))
+    tokenizer.save_pretrained(str(output_dir))
+    (output_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
+    return metrics

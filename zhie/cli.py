@@ -1,0 +1,31 @@
+"""The `zhie` command: thin verbs that parse options and call library functions.
+
+Heavy imports (torch, transformers) happen inside the verbs so `zhie --help` stays fast.
+"""
+from __future__ import annotations
+
+import typer
+
+from zhie.annotate_cmd import annotate_app
+from zhie.predict_cmd import evaluate, predict, validate
+from zhie.train_cmd import pretrain, train_app
+
+app = typer.Typer(
+    help="Extract investment projects, amounts, places, dates and organisations from Chinese news.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command()(predict)
+app.command()(evaluate)
+app.command()(validate)
+app.command()(pretrain)
+app.add_typer(train_app, name="train")
+app.add_typer(annotate_app, name="annotate")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
