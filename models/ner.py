@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from transformers import AutoModelForTokenClassification, BertConfig, BertForTokenClassification, PreTrainedModel
 
 from annotation.labels import BIO_TAGS, ID2TAG, TAG2ID
@@ -18,13 +19,14 @@ def build_ner_model(base: str | Path | BertConfig) -> PreTrainedModel:
         cfg = BertConfig(**{**base.to_dict(), "num_labels": len(BIO_TAGS), "id2label": ID2TAG, "label2id": TAG2ID})
         return BertForTokenClassification(cfg)
     return AutoModelForTokenClassification.from_pretrained(
-        str(base), num_labels=len(BIO_TAGS), id2label=ID2TAG, label2id=TAG2ID, ignore_mismatched_sizes=True
+        str(base), num_labels=len(BIO_TAGS), id2label=ID2TAG, label2id=TAG2ID, ignore_mismatched_sizes=True,
+        dtype=torch.float32,  # weights may be stored in fp16; train in fp32
     )
 
 
 def load_ner_model(path: str | Path) -> PreTrainedModel:
     """Load a fine-tuned NER model and check it predicts exactly our tags, in our order."""
-    model = AutoModelForTokenClassification.from_pretrained(str(path))
+    model = AutoModelForTokenClassification.from_pretrained(str(path), dtype=torch.float32)
     got = [model.config.id2label[i] for i in range(model.config.num_labels)]
     if got != list(BIO_TAGS):
         raise LabelSetMismatch(f"{path}: model tags {got} differ from the project's {list(BIO_TAGS)}")

@@ -1,13 +1,14 @@
 """Fine-tune a BERT encoder for NER: documents -> token windows -> Trainer -> seqeval -> save_pretrained."""
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from datasets import Dataset
+import torch
 from transformers import (BertConfig, DataCollatorForTokenClassification, PrinterCallback, Trainer,
                           TrainerCallback, TrainingArguments, set_seed)
 
@@ -23,10 +24,16 @@ DEFAULT_ENCODER = REPO / "models" / "weights" / "encoder"
 
 
 class _Progress(TrainerCallback):
-    """One line per logging step: enough to follow a long CPU run without a notebook."""
+    """One line per logging step, and a wall-clock stop: a run ends on time even on a slow machine."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_minutes: float | None = None) -> None:
         self.t0 = time.time()
+        self.max_seconds = max_minutes * 60 if max_minutes else None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.max_seconds and time.time() - self.t0 > self.max_seconds:
+            print(f"[ner] time budget reached at step {state.global_step}", flush=True)
+            control.should_training_stop = True
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs:
@@ -48,6 +55,12 @@ def resolve_base(base_model: str | Path | None):
     return spec, load_tokenizer(spec)
 
 
+# Batches of similar length waste less padding; the option was renamed within transformers 5.x.
+_LENGTH_GROUPING = ({"train_sampling_strategy": "group_by_length"}
+                    if "train_sampling_strategy" in inspect.signature(TrainingArguments).parameters
+                    else {"group_by_length": True})
+
+
 def _compute_metrics(eval_pred) -> dict:
     logits, labels = eval_pred
     pred = np.argmax(logits, axis=-1)
@@ -65,27 +78,27 @@ def _compute_metrics(eval_pred) -> dict:
 def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, output_dir: str | Path,
               base_model: str | Path | BertConfig | None = None, max_steps: int = 2000, batch_size: int = 16,
               learning_rate: float = 1e-4, max_len: int = 256, seed: int = 13, resume: bool = False,
-              save_minutes: float = 5.0, logging_steps: int = 50) -> dict:
+              save_minutes: float = 5.0, logging_steps: int = 50, max_minutes: float | None = None) -> dict:
     """Train, evaluate on `dev_docs` (token-level seqeval strict), save model + tokenizer; return metrics."""
     set_seed(seed)
     output_dir = Path(output_dir)
     base, tokenizer = resolve_base(base_model)
     model = build_ner_model(base)
-    train_ds = Dataset.from_list(tokenise_documents(train_docs, tokenizer, max_len)).shuffle(seed=seed)
-    dev_ds = Dataset.from_list(tokenise_documents(dev_docs, tokenizer, max_len)) if dev_docs else None
+    train_ds = tokenise_documents(train_docs, tokenizer, max_len)
+    dev_ds = tokenise_documents(dev_docs, tokenizer, max_len) if dev_docs else None
     print(f"[ner] {len(train_docs)} train docs -> {len(train_ds)} windows; "
           f"{len(dev_docs or [])} dev docs; base {base if isinstance(base, str) else 'random init'}", flush=True)
     ckpt_dir = output_dir / "checkpoints"
     args = TrainingArguments(
         output_dir=str(ckpt_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
-        per_device_eval_batch_size=32, learning_rate=learning_rate, weight_decay=0.01, warmup_steps=0.06,
+        per_device_eval_batch_size=32, learning_rate=learning_rate, weight_decay=0.01, warmup_steps=int(0.06 * max_steps),
         lr_scheduler_type="linear", logging_steps=logging_steps, save_strategy="steps",
         save_steps=max(50, int(save_minutes * 60 * 2)), save_total_limit=1, eval_strategy="no",
-        use_cpu=True, report_to=[], seed=seed, disable_tqdm=True, dataloader_num_workers=0,
-        train_sampling_strategy="group_by_length",
+        use_cpu=not torch.cuda.is_available(), report_to=[], seed=seed, disable_tqdm=True, dataloader_num_workers=0,
+        **_LENGTH_GROUPING,
     )
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
-                      data_collator=DataCollatorForTokenClassification(tokenizer), callbacks=[_Progress()],
+                      data_collator=DataCollatorForTokenClassification(tokenizer), callbacks=[_Progress(max_minutes)],
                       compute_metrics=_compute_metrics)
     trainer.remove_callback(PrinterCallback)  # _Progress prints the same logs with the step count
     t0 = time.time()
@@ -93,7 +106,8 @@ def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | Non
     if resume and ckpt_dir.exists():
         last = max(ckpt_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]), default=None)
     trainer.train(resume_from_checkpoint=str(last) if last else None)
-    metrics: dict = {"train_windows": len(train_ds), "steps": max_steps, "train_seconds": round(time.time() - t0)}
+    metrics: dict = {"train_windows": len(train_ds), "steps": trainer.state.global_step,
+                     "train_seconds": round(time.time() - t0), "device": str(trainer.args.device)}
     if dev_ds is not None:
         pred = trainer.predict(dev_ds)
         metrics["dev_token_level"] = {k.removeprefix("test_"): v for k, v in pred.metrics.items()}

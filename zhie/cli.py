@@ -14,6 +14,7 @@ app = typer.Typer(
     help="Extract investment projects, amounts, places, dates and organisations from Chinese news.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold the Label Studio API key
 )
 app.command()(predict)
 app.command()(evaluate)

@@ -1,0 +1,1 @@
+"""Label Studio: the labeling config, lossless conversion to and from its JSON, and a thin SDK wrapper."""

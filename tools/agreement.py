@@ -1,0 +1,60 @@
+"""Inter-annotator agreement: entity and relation F1 between a first and an independent second pass.
+
+  python tools/agreement.py FIRST_PASS.jsonl... --second data/annotations/work/second_pass.jsonl
+
+F1 with one pass as reference is symmetric (precision and recall swap), so the figure does not
+depend on which pass is called gold. Also lists every disagreement for adjudication.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from annotation.standoff import load_raw_texts  # noqa: E402
+from tools.worksheet import DEFAULT_RAW, resolve  # noqa: E402
+from training.metrics import evaluate_documents, format_report  # noqa: E402
+
+
+def load(paths: list[str], raw: dict) -> dict:
+    docs = {}
+    for p in paths:
+        for line in open(p, encoding="utf-8"):
+            if line.strip():
+                s = json.loads(line)
+                docs[s["id"]] = resolve(s, raw[s["id"]]["text"])
+    return docs
+
+
+def diffs(a, b) -> list[str]:
+    ka = {(e.start, e.end, e.label): e.text for e in a.entities}
+    kb = {(e.start, e.end, e.label): e.text for e in b.entities}
+    out = [f"  first only : {lab} {t!r} @{s}" for (s, e, lab), t in sorted(ka.items()) if (s, e, lab) not in kb]
+    out += [f"  second only: {lab} {t!r} @{s}" for (s, e, lab), t in sorted(kb.items()) if (s, e, lab) not in ka]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("first", nargs="+")
+    ap.add_argument("--second", required=True)
+    ap.add_argument("--diff", type=Path, help="write every entity disagreement here")
+    a = ap.parse_args()
+    raw = load_raw_texts(DEFAULT_RAW)
+    first, second = load(a.first, raw), load([a.second], raw)
+    ids = sorted(set(first) & set(second))
+    rep = evaluate_documents([first[i] for i in ids], [second[i] for i in ids])
+    print(f"{len(ids)} documents in both passes\n" + format_report(rep))
+    if a.diff:
+        with open(a.diff, "w", encoding="utf-8") as fh:
+            for i in ids:
+                d = diffs(first[i], second[i])
+                if d:
+                    fh.write(f"{i}\n" + "\n".join(d) + "\n")
+
+
+if __name__ == "__main__":
+    main()

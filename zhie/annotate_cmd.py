@@ -1,0 +1,182 @@
+"""`zhie annotate ...`: the Label Studio workflow, from a folder of articles to training data.
+
+The Label Studio URL and API key come from --url/--api-key or LABEL_STUDIO_URL/LABEL_STUDIO_API_KEY
+and are never printed. Reports go to stderr, so `-o -` leaves clean JSONL on stdout.
+Wiring lives here: `inference` makes predictions, `annotation` turns them into tasks.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from annotation.jsonl import write_jsonl
+from annotation.labels import ENTITY_LABELS, RELATION_LABELS
+from annotation.labelstudio.articles import has_annotations, read_articles
+from annotation.labelstudio.client import LabelStudioError, Studio
+from annotation.labelstudio.config import config_problems, label_config
+from annotation.labelstudio.convert import convert_export, document_to_task
+from annotation.labelstudio.select import select_uncertain, uncertainty
+from annotation.records import Document
+
+annotate_app = typer.Typer(help="Annotate in Label Studio: set up, import, export, convert, serve a backend.",
+                           no_args_is_help=True)
+
+Url = Annotated[str, typer.Option("--url", envvar="LABEL_STUDIO_URL", show_default=False,
+                                  help="Label Studio URL (default http://localhost:8080).")]
+ApiKey = Annotated[str, typer.Option("--api-key", envvar="LABEL_STUDIO_API_KEY", show_default=False,
+                                     help="Label Studio API key (legacy token or personal access token).")]
+Project = Annotated[str, typer.Option("--project", envvar="ZHIE_LS_PROJECT", help="Project title.")]
+ModelDir = Annotated[Path | None, typer.Option("--model", help="Model folder (default: the bundled model).")]
+DEFAULT_URL = "http://localhost:8080"
+DEFAULT_PROJECT = "zhie-invest"
+
+
+def _say(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    _say(f"error: {exc}")
+    return typer.Exit(1)
+
+
+@annotate_app.command()
+def config() -> None:
+    """Print the labeling config generated from the label set (to paste into a project by hand)."""
+    typer.echo(label_config(), nl=False)
+
+
+@annotate_app.command()
+def setup(url: Url = DEFAULT_URL, api_key: ApiKey = "", project: Project = DEFAULT_PROJECT,
+          backend_url: Annotated[str | None, typer.Option(
+              help="Also connect a running `zhie annotate backend`, e.g. http://127.0.0.1:9090.")] = None) -> None:
+    """Create the project, or update its labeling config to the current label set."""
+    try:
+        studio = Studio(url, api_key)
+        pid, what = studio.setup_project(project, label_config())
+        _say(f"project {project!r} {what} (id {pid}): labels {', '.join(ENTITY_LABELS)}; "
+             f"relations {', '.join(RELATION_LABELS)}")
+        if backend_url:
+            ml_id, what = studio.connect_backend(pid, backend_url, "zhie")
+            _say(f"ML backend {ml_id} {what}; state: {studio.backend_state(ml_id)}")
+    except LabelStudioError as exc:
+        raise _fail(exc) from None
+
+
+@annotate_app.command("import")
+def import_(
+    articles: Annotated[list[Path], typer.Argument(help=".txt files, directories, or JSONL files of records.")],
+    url: Url = DEFAULT_URL, api_key: ApiKey = "", project: Project = DEFAULT_PROJECT,
+    predict: Annotated[bool, typer.Option(help="Attach our model's predictions for pre-annotation.")] = False,
+    model: ModelDir = None,
+    select: Annotated[int | None, typer.Option(
+        help="Import only the N articles the model is least sure about (implies --predict).")] = None,
+) -> None:
+    """Import articles as tasks; JSONL records that carry entities come in as annotations to review.
+
+    Articles already in the project (same record id) are skipped, so re-running on a growing folder
+    imports only the new ones.
+    """
+    try:
+        docs, reports = read_articles(articles)
+    except FileNotFoundError as exc:
+        raise _fail(exc) from None
+    for rep in reports:
+        if rep.rejected:
+            _say(rep.summary())
+            for r in rep.rejected:
+                _say(f"  {r}")
+    _say(f"read {len(docs)} articles from {len(reports)} files")
+    try:
+        studio = Studio(url, api_key)
+        pid = studio.project_id(project)
+        if problems := config_problems(studio.label_config(pid)):
+            raise LabelStudioError(f"project {project!r} does not fit the label set ({'; '.join(problems)}); "
+                                   "run `zhie annotate setup`")
+        existing = studio.doc_ids(pid)
+        new = [d for d in docs if d.id not in existing]
+        if len(new) < len(docs):
+            _say(f"skipped {len(docs) - len(new)} articles already in the project")
+        preds: dict[str, Document] = {}
+        version: str | None = None
+        if (predict or select is not None) and new:
+            from inference import Extractor
+            from inference.ls_backend import predict_documents
+
+            extractor = Extractor.load(model)
+            version = extractor.model_version
+            predicted = predict_documents(extractor, new)
+            if select is not None:
+                predicted = select_uncertain(predicted, select)
+                by_id = {d.id: d for d in new}
+                new = [by_id[p.id] for p in predicted]  # most uncertain first: Label Studio shows import order
+                _say(f"selected {len(new)} articles by uncertainty (least confidence), "
+                     f"from {uncertainty(predicted[0]):.3f} down to {uncertainty(predicted[-1]):.3f}"
+                     if predicted else "selected no articles")
+            preds = {p.id: p for p in predicted}
+        tasks = [document_to_task(d, annotated=has_annotations(d), prediction=preds.get(d.id), model_version=version)
+                 for d in new]
+        n = studio.import_tasks(pid, tasks)
+    except (LabelStudioError, ValueError, FileNotFoundError) as exc:
+        raise _fail(exc) from None
+    with_pred = f", {len(preds)} with predictions from model {version}" if preds else ""
+    _say(f"imported {n} tasks into {project!r}{with_pred}")
+
+
+def _write_converted(tasks: list[Any], source: str, out: Path, report: Path | None) -> None:
+    docs, rep = convert_export(tasks, source)
+    write_jsonl(docs, out)
+    for issue in (*rep.rejected, *rep.notes):
+        _say(f"  {issue}")
+    _say(rep.summary())
+    if report is not None:
+        report.write_text(json.dumps(rep.to_dict(), ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+
+
+Out = Annotated[Path, typer.Option("--output", "-o", help="Canonical JSONL to write ('-' for stdout).")]
+ReportOpt = Annotated[Path | None, typer.Option(help="Also write the conversion report as JSON.")]
+
+
+@annotate_app.command()
+def export(out: Out, url: Url = DEFAULT_URL, api_key: ApiKey = "", project: Project = DEFAULT_PROJECT,
+           report: ReportOpt = None) -> None:
+    """Pull the full JSON export of the project and convert it to canonical records."""
+    try:
+        studio = Studio(url, api_key)
+        tasks = studio.export_tasks(studio.project_id(project))
+    except LabelStudioError as exc:
+        raise _fail(exc) from None
+    _write_converted(tasks, f"project {project!r}", out, report)
+
+
+@annotate_app.command()
+def convert(export_file: Annotated[Path, typer.Argument(help="A JSON export downloaded from the Label Studio UI.")],
+            out: Out, report: ReportOpt = None) -> None:
+    """Convert a Label Studio JSON export file (format JSON, not JSON-MIN) to canonical records."""
+    try:
+        tasks = json.loads(export_file.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise _fail(exc) from None
+    if not isinstance(tasks, list):
+        raise _fail(ValueError(f"{export_file}: expected a list of tasks (Label Studio's JSON export)"))
+    _write_converted(tasks, str(export_file), out, report)
+
+
+@annotate_app.command()
+def backend(model: ModelDir = None,
+            host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+            port: Annotated[int, typer.Option(help="Port to listen on.")] = 9090) -> None:
+    """Serve our model to Label Studio as an ML backend (connect it with `setup --backend-url`)."""
+    import uvicorn
+
+    from inference import Extractor
+    from inference.ls_backend import create_app
+
+    try:
+        extractor = Extractor.load(model)
+    except FileNotFoundError as exc:
+        raise _fail(exc) from None
+    uvicorn.run(create_app(extractor), host=host, port=port)
