@@ -54,5 +54,5 @@ def format_report(rep: dict) -> str:
         for lab, m in rep.get(section, {}).items():
             if lab in ("macro avg", "weighted avg"):
                 continue
-            lines.append(f"{lab:<18}{m['precision']:>8.3f}{m['recall']:>8.3f}{m['f1-score']:>8.3f}{m['support']:>7}")
+            lines.append(f"{lab:<18}{m['precision']:>8.3f}{m['recall']:>8.3f}{m['f1-score']:>8.3f}{int(m['support']):>7}")
     return "\n".join(lines)

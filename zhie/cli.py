@@ -8,7 +8,7 @@ import typer
 
 from zhie.annotate_cmd import annotate_app
 from zhie.predict_cmd import evaluate, predict, validate
-from zhie.train_cmd import pretrain, train_app
+from zhie.train_cmd import dataset, pretrain, train_app
 
 app = typer.Typer(
     help="Extract investment projects, amounts, places, dates and organisations from Chinese news.",
@@ -20,6 +20,7 @@ app.command()(predict)
 app.command()(evaluate)
 app.command()(validate)
 app.command()(pretrain)
+app.command()(dataset)
 app.add_typer(train_app, name="train")
 app.add_typer(annotate_app, name="annotate")
 

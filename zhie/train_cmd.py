@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -9,7 +10,7 @@ import typer
 
 train_app = typer.Typer(help="Train models.", no_args_is_help=True)
 
-DEFAULT_DATA = ["news:train*4", "cluener", "fewfc", "pd:4000"]
+DEFAULT_DATA = ["news:train*10", "cluener", "fewfc", "pd:4000"]  # the bundled model's recipe
 
 
 def _load(specs: list[str]):
@@ -46,8 +47,8 @@ def train_ner_cmd(
     data: Annotated[Optional[list[str]], typer.Option("--data", help="Training source SPEC[*N], repeatable: news:SPLIT, cluener, fewfc, pd[:N], or a .jsonl file.")] = None,
     dev: Annotated[Optional[str], typer.Option(help="Dev source (same SPEC syntax); 'none' to skip.")] = "news:dev",
     base_model: Annotated[Optional[str], typer.Option(help="Encoder: checkpoint folder or HF name, or random:PRESET. Default: our pretrained encoder.")] = None,
-    max_steps: Annotated[int, typer.Option(help="Optimisation steps.")] = 3000,
-    batch_size: Annotated[int, typer.Option()] = 16,
+    max_steps: Annotated[int, typer.Option(help="Optimisation steps.")] = 4000,
+    batch_size: Annotated[int, typer.Option()] = 32,
     lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 1e-4,
     max_len: Annotated[int, typer.Option(help="Tokens per training window.")] = 256,
     seed: Annotated[int, typer.Option()] = 13,
@@ -75,6 +76,81 @@ def train_ner_cmd(
     typer.echo(f"saved to {output}", err=True)
 
 
-def pretrain() -> None:
-    """Pretrain our compact Chinese BERT encoder (masked LM with whole-word masking)."""
-    raise NotImplementedError
+class Preset(str, Enum):
+    """Encoder sizes of models/encoder.py (kept here as names so `zhie --help` needs no torch)."""
+
+    small = "small"
+    base = "base"
+
+
+def pretrain(
+    output: Annotated[Path, typer.Option("-o", "--output-dir", help="Checkpoint, fp32 model, tokenizer and pretrain_metrics.json.")] = Path("runs/pretrain"),
+    corpus: Annotated[Path, typer.Option(help="Corpus folder written by `python -m training.corpus` (train.bin.gz, heldout.bin.gz).")] = Path(".device/corpus"),
+    preset: Annotated[Preset, typer.Option(help="Encoder size: small (L4 H256, ~8.8 M params) or base (L6 H384, ~19 M).")] = Preset.base,
+    build_corpus: Annotated[bool, typer.Option("--build-corpus", help="First build the corpus into CORPUS from DATA_ROOT (~3-5 min on 2 cores).")] = False,
+    data_root: Annotated[Optional[Path], typer.Option(envvar="ZHIE_SHARED_DATA", help="Raw text sources for --build-corpus. [default: /work/shared/data]")] = None,
+    source: Annotated[Optional[list[str]], typer.Option("--source", help="With --build-corpus: only this source, repeatable (default: all; see training/corpus.py).")] = None,
+    workers: Annotated[int, typer.Option(help="With --build-corpus: tokenising processes.")] = 2,
+    max_minutes: Annotated[Optional[float], typer.Option(help="Training budget in minutes; the LR schedule is planned to end with it.")] = None,
+    max_steps: Annotated[Optional[int], typer.Option(help="Total optimizer steps (default: one epoch, or what the budget allows).")] = None,
+    stop_after_steps: Annotated[Optional[int], typer.Option(help="End this invocation after N steps, keeping the schedule (continue with --resume).")] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from OUTPUT_DIR/checkpoint.pt.")] = False,
+    batch_size: Annotated[Optional[int], typer.Option(help="Sequences per step. [default: 256 on CUDA, 16 on CPU]")] = None,
+    lr: Annotated[float, typer.Option(help="Peak learning rate.")] = 5e-4,
+    warmup_fraction: Annotated[float, typer.Option(help="Linear warmup, as a fraction of the planned steps.")] = 0.06,
+    eval_sequences: Annotated[int, typer.Option(help="Held-out sequences scored at checkpoints and at the end.")] = 2048,
+    checkpoint_minutes: Annotated[float, typer.Option(help="Minutes between checkpoints.")] = 3.0,
+    log_seconds: Annotated[float, typer.Option(help="Seconds between progress lines.")] = 15.0,
+    export_fp16: Annotated[Optional[Path], typer.Option("--export-fp16", help="Also write fp16 safetensors shards (<= 15 MB) + config here, at start, checkpoints and end.")] = None,
+    seed: Annotated[int, typer.Option()] = 42,
+) -> None:
+    """Pretrain our compact Chinese BERT encoder (masked LM with whole-word masking).
+
+    Progress goes to stderr; a JSON summary (steps, epochs, hours, held-out MLM loss and accuracy) to stdout.
+    """
+    if build_corpus and resume:
+        typer.echo("error: --build-corpus with --resume would move the data under the checkpoint's position", err=True)
+        raise typer.Exit(2)
+    log = lambda line: typer.echo(line, err=True)  # noqa: E731
+    if build_corpus:
+        from training.corpus import DEFAULT_DATA_ROOT
+        from training.corpus import build_corpus as build
+
+        try:
+            build(corpus, data_root or DEFAULT_DATA_ROOT, sources=source, workers=workers, log=log)
+        except (ValueError, FileNotFoundError, ImportError) as exc:
+            typer.echo(f"error: building the corpus failed: {exc}", err=True)
+            raise typer.Exit(2)
+    missing = [n for n in ("train.bin.gz", "heldout.bin.gz") if not (corpus / n).is_file()]
+    if missing:
+        typer.echo(f"error: no corpus in {corpus} (missing {', '.join(missing)}): add --build-corpus, "
+                   "or run `python -m training.corpus --out DIR`", err=True)
+        raise typer.Exit(2)
+
+    from training.pretrain import pretrain as run_pretrain
+
+    try:
+        result = run_pretrain(corpus, output, preset.value, max_minutes=max_minutes, max_steps=max_steps,
+                              stop_after_steps=stop_after_steps, resume=resume, batch_size=batch_size, lr=lr,
+                              warmup_fraction=warmup_fraction, eval_sequences=eval_sequences,
+                              checkpoint_minutes=checkpoint_minutes, log_seconds=log_seconds,
+                              export_fp16_dir=export_fp16, seed=seed, log=log)
+    except (FileNotFoundError, ValueError) as exc:  # --resume without checkpoint, or of another configuration
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    training, held = result["training"], result["losses"]["eval"]
+    typer.echo(json.dumps({"preset": preset.value, "steps": training["steps"], "epochs": training["epochs"],
+                           "hours": training["hours"], "stopped_by": training["stopped_by"],
+                           "heldout_loss": held["loss"], "heldout_accuracy": held["accuracy"],
+                           "output": str(output), "export_fp16": str(export_fp16) if export_fp16 else None}))
+
+
+def dataset(
+    spec: Annotated[str, typer.Argument(help="Source SPEC: news:SPLIT, cluener, fewfc, pd[:N] or a .jsonl file.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Canonical JSONL to write (keep it out of the repo).")],
+) -> None:
+    """Write a training source as canonical records, e.g. the domain dev split to score a model on."""
+    from annotation.jsonl import write_jsonl
+
+    n = write_jsonl(_load([spec]), output)
+    typer.echo(f"wrote {n} records to {output}", err=True)
