@@ -249,7 +249,7 @@ def test_read_articles_from_txt_dirs_and_jsonl(tmp_path: Path) -> None:
                                               ("r2", "无标注")]
     assert [has_annotations(d) for d in docs] == [False, False, True, False]
     rejected = {str(r) for rep in reports for r in rep.rejected}
-    assert any("empty article" in r for r in rejected)
+    assert any("is empty" in r for r in rejected)
     assert any("not UTF-8" in r for r in rejected) and any("duplicate record id" in r for r in rejected)
     assert sum(rep.read for rep in reports) == len(docs) + len(rejected) == 8
     with pytest.raises(FileNotFoundError):
