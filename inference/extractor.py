@@ -25,7 +25,7 @@ class Extractor:
     """Runs the NER model over texts of any length in overlapping windows of tokens."""
 
     def __init__(self, model: torch.nn.Module, tokenizer, model_version: str,
-                 window: int = 254, stride: int = 128, batch_size: int = 16) -> None:
+                 window: int = 254, stride: int = 192, batch_size: int = 16) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.model_version = model_version
