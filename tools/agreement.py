@@ -8,25 +8,14 @@ depend on which pass is called gold. Also lists every disagreement for adjudicat
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from annotation.standoff import load_raw_texts  # noqa: E402
-from tools.worksheet import DEFAULT_RAW, resolve  # noqa: E402
+from tools.worksheet import DEFAULT_RAW, load_worksheets  # noqa: E402
 from training.metrics import evaluate_documents, format_report  # noqa: E402
-
-
-def load(paths: list[str], raw: dict) -> dict:
-    docs = {}
-    for p in paths:
-        for line in open(p, encoding="utf-8"):
-            if line.strip():
-                s = json.loads(line)
-                docs[s["id"]] = resolve(s, raw[s["id"]]["text"])
-    return docs
 
 
 def diffs(a, b) -> list[str]:
@@ -44,7 +33,7 @@ def main() -> None:
     ap.add_argument("--diff", type=Path, help="write every entity disagreement here")
     a = ap.parse_args()
     raw = load_raw_texts(DEFAULT_RAW)
-    first, second = load(a.first, raw), load([a.second], raw)
+    first, second = load_worksheets(a.first, raw), load_worksheets([a.second], raw)
     ids = sorted(set(first) & set(second))
     rep = evaluate_documents([first[i] for i in ids], [second[i] for i in ids])
     print(f"{len(ids)} documents in both passes\n" + format_report(rep))

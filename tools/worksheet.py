@@ -46,6 +46,24 @@ def resolve(sheet: dict, text: str) -> Document:
     return Document(id=sheet["id"], text=text, entities=ents, relations=rels)
 
 
+def load_worksheets(paths: list[str], raw: dict[str, dict]) -> dict[str, Document]:
+    """Records keyed by id from worksheet lines, or from canonical records (e.g. a Label Studio export
+    converted by `zhie annotate export`), which must carry the raw text unchanged."""
+    docs = {}
+    for p in paths:
+        for line in open(p, encoding="utf-8"):
+            if line.strip():
+                sheet = json.loads(line)
+                text = raw[sheet["id"]]["text"]
+                if "text" in sheet:
+                    if sheet["text"] != text:
+                        raise ValueError(f"{p}: record {sheet['id']}: text differs from the raw corpus")
+                    docs[sheet["id"]] = Document.model_validate(sheet)
+                else:
+                    docs[sheet["id"]] = resolve(sheet, text)
+    return docs
+
+
 def inline(doc: Document) -> str:
     out, pos = [], 0
     for e in doc.sorted_entities():
