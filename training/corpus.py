@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from training.paths import SHARED
+
 CONT_FLAG = 0x8000
 ID_MASK = 0x7FFF
 MAX_SEQ_TOKENS = 254
@@ -47,7 +49,7 @@ FIRST_REAL_ID = 106  # ids below are [PAD], [unusedN], [UNK], [CLS], [SEP], [MAS
 SPLITS = ("train", "heldout")
 STATS_FILE = "stats.json"
 
-DEFAULT_DATA_ROOT = Path("/work/shared/data")
+DEFAULT_DATA_ROOT = SHARED
 DEFAULT_OUT = Path(".device/corpus")
 
 MIN_CHARS = 8

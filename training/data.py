@@ -1,7 +1,6 @@
 """Training data: named sources -> canonical Documents -> tokenised windows with aligned tag ids."""
 from __future__ import annotations
 
-import os
 import random
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,9 +10,8 @@ from annotation.corpora import read_cluener, read_fewfc, read_peoples_daily
 from annotation.labels import OUTSIDE, TAG2ID
 from annotation.records import Document
 from annotation.standoff import load_standoff
+from training.paths import REPO, SHARED
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("ZHIE_SHARED_DATA", REPO.parent / "shared" / "data"))
 NEWS_ANNOTATIONS = REPO / "data" / "annotations" / "news.jsonl"
 IGNORE = -100
 
