@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -100,3 +101,24 @@ class Extractor:
                 lo, hi = w.keep_from - w.start, w.keep_to - w.start
                 result[i][w.keep_from:w.keep_to] = p[r, 1 + lo:1 + hi]
         return result
+
+
+class Predictor(Protocol):
+    """What callers need of an Extractor (tests and servers may pass a stand-in)."""
+
+    model_version: str
+
+    def predict_batch(self, texts: list[str], pub_dates: list[str | None] | None = None) -> list[dict]: ...
+
+
+def predict_documents(predictor: Predictor, docs: Sequence[Document], batch_size: int = 32) -> list[Document]:
+    """Predicted records for `docs`, keeping each record's id (and passing pub_date when known)."""
+    out: list[Document] = []
+    for i in range(0, len(docs), batch_size):
+        batch = docs[i:i + batch_size]
+        dates = [(d.model_extra or {}).get("pub_date") for d in batch]
+        raw = predictor.predict_batch([d.text for d in batch], pub_dates=dates if any(dates) else None)
+        if len(raw) != len(batch):
+            raise RuntimeError(f"the model returned {len(raw)} predictions for {len(batch)} texts")
+        out += [Document.model_validate({**p, "id": d.id, "text": d.text}) for d, p in zip(batch, raw, strict=True)]
+    return out

@@ -15,8 +15,7 @@ The stale `label-studio-ml` package is not used.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
@@ -24,27 +23,7 @@ from pydantic import BaseModel, Field
 from annotation.labelstudio.config import TEXT_KEY, config_problems
 from annotation.labelstudio.convert import DOC_ID_KEY, document_to_prediction
 from annotation.records import Document
-
-
-class Predictor(Protocol):
-    """What the backend needs of inference.Extractor."""
-
-    model_version: str
-
-    def predict_batch(self, texts: list[str], pub_dates: list[str | None] | None = None) -> list[dict]: ...
-
-
-def predict_documents(predictor: Predictor, docs: Sequence[Document], batch_size: int = 32) -> list[Document]:
-    """Predicted records for `docs`, keeping each record's id (and passing pub_date when known)."""
-    out: list[Document] = []
-    for i in range(0, len(docs), batch_size):
-        batch = docs[i:i + batch_size]
-        dates = [(d.model_extra or {}).get("pub_date") for d in batch]
-        raw = predictor.predict_batch([d.text for d in batch], pub_dates=dates if any(dates) else None)
-        if len(raw) != len(batch):
-            raise RuntimeError(f"the model returned {len(raw)} predictions for {len(batch)} texts")
-        out += [Document.model_validate({**p, "id": d.id, "text": d.text}) for d, p in zip(batch, raw, strict=True)]
-    return out
+from inference.extractor import Predictor, predict_documents
 
 
 class PredictRequest(BaseModel):

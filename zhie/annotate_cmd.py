@@ -104,7 +104,7 @@ def import_(
         version: str | None = None
         if (predict or select is not None) and new:
             from inference import Extractor
-            from inference.ls_backend import predict_documents
+            from inference.extractor import predict_documents
 
             extractor = Extractor.load(model)
             version = extractor.model_version

@@ -32,13 +32,11 @@ def _load(specs: list[str]):
 
 def evaluate_model(model_dir: Path, dev_docs) -> dict:
     """Character-level strict scores of a saved model on documents (what users get from `zhie predict`)."""
-    from annotation.records import Document
     from inference import Extractor
+    from inference.extractor import predict_documents
     from training.metrics import evaluate_documents
 
-    ex = Extractor.load(model_dir)
-    preds = ex.predict_batch([d.text for d in dev_docs], ids=[d.id for d in dev_docs])
-    return evaluate_documents(dev_docs, [Document.model_validate(p) for p in preds])
+    return evaluate_documents(dev_docs, predict_documents(Extractor.load(model_dir), dev_docs))
 
 
 @train_app.command("ner")
