@@ -10,8 +10,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from annotation.jsonl import ReadReport, Rejection, read_models
-from annotation.records import Article
+from zhie.annotation.jsonl import ReadReport, Rejection, read_models
+from zhie.annotation.records import Article
 
 SUFFIXES = (".txt", ".jsonl")
 

@@ -1,8 +1,8 @@
 """Character-level IOB2 tags <-> entity spans, lossless for non-overlapping entities."""
 from __future__ import annotations
 
-from annotation.labels import ENTITY_LABELS, OUTSIDE
-from annotation.records import Document, Entity
+from zhie.annotation.labels import ENTITY_LABELS, OUTSIDE
+from zhie.annotation.records import Document, Entity
 
 
 class TagSequenceError(ValueError):

@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from annotation.patterns import find_spans
-from annotation.records import Document, Entity
-from annotation.sources import peoples_daily_path
+from zhie.annotation.patterns import find_spans
+from zhie.annotation.records import Document, Entity
+from zhie.annotation.sources import peoples_daily_path
 
 HEDGES = "约近超逾达"
 

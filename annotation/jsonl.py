@@ -10,7 +10,7 @@ from typing import IO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from annotation.records import Document
+from zhie.annotation.records import Document
 
 M = TypeVar("M", bound=BaseModel)
 

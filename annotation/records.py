@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from annotation.labels import ENTITY_LABELS, RELATION_TYPES
+from zhie.annotation.labels import ENTITY_LABELS, RELATION_TYPES
 
 
 class Entity(BaseModel):

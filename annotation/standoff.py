@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from annotation.records import Document
+from zhie.annotation.records import Document
 
 
 class StandoffMismatch(ValueError):
@@ -57,6 +57,20 @@ def load_raw_texts(raw_path: Path) -> dict[str, dict]:
                 r = json.loads(line)
                 out[r["id"]] = r
     return out
+
+
+def annotation_coverage(ann_path: Path, raw_path: Path) -> dict[str, int]:
+    """How much of the raw corpus is annotated: a statistic, since annotation proceeds in rounds.
+
+    Annotated ids missing from the raw corpus are an error (their text is gone), not a statistic.
+    """
+    raw = load_raw_texts(raw_path)
+    with open(ann_path, encoding="utf-8") as fh:
+        ids = [json.loads(line)["id"] for line in fh if line.strip()]
+    unknown = [i for i in ids if i not in raw]
+    if unknown:
+        raise StandoffMismatch(f"records {unknown[:3]} ({len(unknown)} in all): not found in {raw_path}")
+    return {"raw": len(raw), "annotated": len(set(ids)), "unannotated": len(raw) - len(set(ids))}
 
 
 def load_standoff(ann_path: Path, raw_path: Path, split: str | None = None) -> Iterator[Document]:

@@ -18,9 +18,9 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from annotation.records import Document  # noqa: E402
-from inference import Extractor  # noqa: E402
-from training.metrics import evaluate_documents  # noqa: E402
+from zhie.annotation.records import Document  # noqa: E402
+from zhie.inference import Extractor  # noqa: E402
+from zhie.training.metrics import evaluate_documents  # noqa: E402
 
 
 def load_texts(path: Path | None) -> list[str]:

@@ -1,4 +1,4 @@
 """Inference: the Extractor (Python API) behind the CLI and the HTTP services."""
-from inference.extractor import Extractor, ModelNotFoundError
+from zhie.inference.extractor import Extractor, ModelNotFoundError
 
 __all__ = ["Extractor", "ModelNotFoundError"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from annotation.labels import BIO_TAGS, OUTSIDE
+from zhie.annotation.labels import BIO_TAGS, OUTSIDE
 
 
 def _allowed_transitions(tags: tuple[str, ...]) -> np.ndarray:

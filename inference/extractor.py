@@ -9,11 +9,11 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from annotation.records import Document
-from inference.decode import token_spans
-from inference.windows import make_windows
-from models.ner import load_ner_model
-from models.tokenizer import load_tokenizer
+from zhie.annotation.records import Document
+from zhie.inference.decode import token_spans
+from zhie.inference.windows import make_windows
+from zhie.models.ner import load_ner_model
+from zhie.models.tokenizer import load_tokenizer
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "weights" / "ner"
 

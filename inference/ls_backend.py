@@ -20,10 +20,10 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from annotation.labelstudio.config import TEXT_KEY, config_problems
-from annotation.labelstudio.convert import DOC_ID_KEY, document_to_prediction
-from annotation.records import Document
-from inference.extractor import Predictor, predict_documents
+from zhie.annotation.labelstudio.config import TEXT_KEY, config_problems
+from zhie.annotation.labelstudio.convert import DOC_ID_KEY, document_to_prediction
+from zhie.annotation.records import Document
+from zhie.inference.extractor import Predictor, predict_documents
 
 
 class PredictRequest(BaseModel):

@@ -6,7 +6,7 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForTokenClassification, BertConfig, BertForTokenClassification, PreTrainedModel
 
-from annotation.labels import BIO_TAGS, ID2TAG, TAG2ID
+from zhie.annotation.labels import BIO_TAGS, ID2TAG, TAG2ID
 
 
 class LabelSetMismatch(ValueError):

@@ -14,8 +14,8 @@ def tiny_ner_model_dir(tmp_path_factory):
     """A 1-layer BERT tagger with our label set and tokenizer, saved with save_pretrained."""
     from transformers import BertConfig
 
-    from models.ner import build_ner_model
-    from models.tokenizer import tokenizer_from_vocab
+    from zhie.models.ner import build_ner_model
+    from zhie.models.tokenizer import tokenizer_from_vocab
 
     out = tmp_path_factory.mktemp("tiny-ner")
     cfg = BertConfig(vocab_size=21128, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,

@@ -1,8 +1,8 @@
 from hypothesis import given, settings, strategies as st
 
-from annotation.bio import TagSequenceError, from_tags, spans_from_tags, to_tags
-from annotation.labels import ENTITY_LABELS
-from annotation.records import Document, Entity
+from zhie.annotation.bio import TagSequenceError, from_tags, spans_from_tags, to_tags
+from zhie.annotation.labels import ENTITY_LABELS
+from zhie.annotation.records import Document, Entity
 
 ALPHABET = list("重庆市沙坪坝区欧林生物投资亿元年月日，。（）,():ＡＢ１２ abcXYZ0123456789\n😀🎉　") + ["  "]
 

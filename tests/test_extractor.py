@@ -1,9 +1,9 @@
 import pytest
 
-from annotation.records import Document
-from inference import Extractor, ModelNotFoundError
-from inference.decode import token_spans, viterbi
-from annotation.labels import BIO_TAGS, TAG2ID
+from zhie.annotation.records import Document
+from zhie.inference import Extractor, ModelNotFoundError
+from zhie.inference.decode import token_spans, viterbi
+from zhie.annotation.labels import BIO_TAGS, TAG2ID
 
 import numpy as np
 

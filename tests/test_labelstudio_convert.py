@@ -11,18 +11,18 @@ from hypothesis import strategies as st
 from label_studio_sdk.label_interface import LabelInterface
 from typer.testing import CliRunner
 
-from annotation.labels import ENTITY_LABELS, RELATION_LABELS, RELATION_TYPES
-from annotation.labelstudio.articles import has_annotations, read_articles
-from annotation.labelstudio.config import config_problems, label_config
-from annotation.labelstudio.convert import (
+from zhie.annotation.labels import ENTITY_LABELS, RELATION_LABELS, RELATION_TYPES
+from zhie.annotation.labelstudio.articles import has_annotations, read_articles
+from zhie.annotation.labelstudio.config import config_problems, label_config
+from zhie.annotation.labelstudio.convert import (
     convert_export,
     document_to_prediction,
     document_to_task,
     result_to_document,
     task_to_document,
 )
-from annotation.labelstudio.select import select_uncertain, uncertainty
-from annotation.records import Document
+from zhie.annotation.labelstudio.select import select_uncertain, uncertainty
+from zhie.annotation.records import Document
 from zhie.annotate_cmd import annotate_app
 
 # emoji (outside the BMP), full-width digits/letters/punctuation, ideographic and repeated spaces
@@ -102,8 +102,8 @@ def test_config_problems_name_what_is_missing() -> None:
 
 
 def test_adding_a_label_updates_config_and_conversion(monkeypatch: pytest.MonkeyPatch) -> None:
-    import annotation.labelstudio.convert as convert_mod
-    import annotation.records as records_mod
+    import zhie.annotation.labelstudio.convert as convert_mod
+    import zhie.annotation.records as records_mod
 
     labels = (*ENTITY_LABELS, "PERSON")
     for mod in (records_mod, convert_mod):

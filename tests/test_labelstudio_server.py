@@ -19,10 +19,10 @@ from label_studio_sdk.label_interface import LabelInterface
 from ls_server import LabelStudioServer, free_port, label_studio_executable, start_label_studio
 from typer.testing import CliRunner
 
-from annotation.labelstudio.config import label_config
-from annotation.labelstudio.convert import document_to_result
-from annotation.records import Document
-from inference.ls_backend import create_app
+from zhie.annotation.labelstudio.config import label_config
+from zhie.annotation.labelstudio.convert import document_to_result
+from zhie.annotation.records import Document
+from zhie.inference.ls_backend import create_app
 from zhie.annotate_cmd import annotate_app
 
 ARTICLES = {
@@ -66,8 +66,8 @@ def _gold(doc_id: str, text: str) -> Document:
 
 def test_loop_from_articles_to_a_trained_model(label_studio: LabelStudioServer, tiny_ner_model_dir: Path,
                                                 tmp_path: Path) -> None:
-    from inference import Extractor
-    from training.train_ner import train_ner
+    from zhie.inference import Extractor
+    from zhie.training.train_ner import train_ner
 
     srv, project = label_studio, "loop"
     assert "created" in _cli(srv, project, "setup")

@@ -4,8 +4,8 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from annotation.jsonl import ReadReport, read_documents, write_jsonl
-from annotation.records import Document
+from zhie.annotation.jsonl import ReadReport, read_documents, write_jsonl
+from zhie.annotation.records import Document
 
 TEXT = "11月8日上午，欧林生物重庆研究院总投资约6亿元。"
 

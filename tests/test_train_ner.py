@@ -1,13 +1,13 @@
 """Training really learns: a tiny model fitted on a handful of written sentences finds their entities."""
 from transformers import BertConfig
 
-from annotation.records import Document, Entity
-from inference import Extractor
-from models.tokenizer import tokenizer_from_vocab
-from training.data import IGNORE, tokenise_documents
-from training.train_ner import train_ner
+from zhie.annotation.records import Document, Entity
+from zhie.inference import Extractor
+from zhie.models.tokenizer import tokenizer_from_vocab
+from zhie.training.data import IGNORE, tokenise_documents
+from zhie.training.train_ner import train_ner
 
-from annotation.labels import TAG2ID
+from zhie.annotation.labels import TAG2ID
 
 
 def _doc(i: int, place: str, money: str) -> Document:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from annotation.standoff import load_raw_texts  # noqa: E402
+from zhie.annotation.standoff import load_raw_texts  # noqa: E402
 from tools.worksheet import DEFAULT_RAW, load_worksheets  # noqa: E402
-from training.metrics import evaluate_documents, format_report  # noqa: E402
+from zhie.training.metrics import evaluate_documents, format_report  # noqa: E402
 
 
 def diffs(a, b) -> list[str]:

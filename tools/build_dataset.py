@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from annotation.standoff import load_raw_texts, to_standoff  # noqa: E402
+from zhie.annotation.standoff import annotation_coverage, load_raw_texts, to_standoff  # noqa: E402
 from tools.worksheet import DEFAULT_RAW, load_worksheets  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "data" / "annotations"
@@ -70,6 +70,9 @@ def write_stats(docs, split, raw) -> None:
     for name, n, trad, chars, ents, rels in rows:
         lines.append(f"| {name} | {n} | {trad} | {chars} | " + " | ".join(str(ents[lab]) for lab in labels)
                      + f" | {rels['project_amount']} | {rels['project_location']} |")
+    cov = annotation_coverage(OUT / "news.jsonl", DEFAULT_RAW)
+    lines += ["", f"Coverage: {cov['annotated']} of {cov['raw']} passages of news_raw.jsonl annotated "
+              f"({cov['unannotated']} not yet)."]
     (OUT / "STATS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 

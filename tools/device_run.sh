@@ -28,7 +28,7 @@ source tools/device_lib.sh
 want() { [[ " $RUNS " == *" $1 "* ]]; }
 pids=()
 if want random; then ner ner-random "random:$PRESET" $NER_DATA & pids+=($!); fi
-$PY -m training.pretrain --corpus .device/corpus --preset "$PRESET" --output-dir "$W/encoder" \
+$PY -m zhie.training.pretrain --corpus .device/corpus --preset "$PRESET" --output-dir "$W/encoder" \
   --max-minutes "$MIN" ${PRETRAIN_EXTRA:-}
 echo "== pretrain exit $? $(date -u +%T)"
 ls -la "$W/encoder"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from annotation.records import Document  # noqa: E402
-from annotation.standoff import load_raw_texts, to_standoff  # noqa: E402
+from zhie.annotation.records import Document  # noqa: E402
+from zhie.annotation.standoff import load_raw_texts, to_standoff  # noqa: E402
 
 DEFAULT_RAW = Path(__file__).resolve().parents[2] / "shared" / "data" / "news_raw.jsonl"
 

@@ -16,7 +16,7 @@ Why this shape:
   NER/event sets (FewFC, CLUENER, CFSC-BIO, Resume, Weibo), so that their test texts stay unseen.
   data/news_raw.jsonl (our own articles) is in: MLM sees its text, never its labels.
 
-    python -m training.corpus [--out .device/corpus] [--sources ...]   # ~4.5 min on 2 cores
+    python -m zhie.training.corpus [--out .device/corpus] [--sources ...]   # ~4.5 min on 2 cores
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from annotation.sources import peoples_daily_path
-from training.paths import SHARED
+from zhie.annotation.sources import peoples_daily_path
+from zhie.training.paths import SHARED
 
 CONT_FLAG = 0x8000
 ID_MASK = 0x7FFF
@@ -357,7 +357,7 @@ _SUBWORD: np.ndarray | None = None
 
 def _init_worker() -> None:
     global _BACKEND, _SUBWORD
-    from models.tokenizer import tokenizer_from_vocab
+    from zhie.models.tokenizer import tokenizer_from_vocab
 
     tok = tokenizer_from_vocab()
     _BACKEND = tok.backend_tokenizer

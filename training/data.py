@@ -5,12 +5,12 @@ import random
 from collections.abc import Iterable
 from pathlib import Path
 
-from annotation.bio import to_tags
-from annotation.corpora import read_cluener, read_fewfc, read_peoples_daily
-from annotation.labels import OUTSIDE, TAG2ID
-from annotation.records import Document
-from annotation.standoff import load_standoff
-from training.paths import REPO, SHARED
+from zhie.annotation.bio import to_tags
+from zhie.annotation.corpora import read_cluener, read_fewfc, read_peoples_daily
+from zhie.annotation.labels import OUTSIDE, TAG2ID
+from zhie.annotation.records import Document
+from zhie.annotation.standoff import load_standoff
+from zhie.training.paths import REPO, SHARED
 
 NEWS_ANNOTATIONS = REPO / "data" / "annotations" / "news.jsonl"
 IGNORE = -100
@@ -43,7 +43,7 @@ def load_source(spec: str, seed: int = 13) -> list[Document]:
             docs = random.Random(seed).sample(docs, min(int(opt), len(docs)))
         return docs
     if Path(spec).exists():
-        from annotation.jsonl import read_documents
+        from zhie.annotation.jsonl import read_documents
 
         return list(read_documents(spec))
     raise DataSourceError(f"unknown data source {spec!r}: use news:SPLIT, cluener, fewfc, pd[:N] or a .jsonl path")

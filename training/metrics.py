@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
 
-from annotation.bio import to_tags
-from annotation.records import Document
+from zhie.annotation.bio import to_tags
+from zhie.annotation.records import Document
 
 
 def entity_report(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict:

@@ -14,7 +14,7 @@ Why it looks like this:
   matrix of "base", which safetensors cannot split) + config at the start (to fail fast), at every
   checkpoint and at the end, so that a run cut short still leaves loadable weights behind.
 
-    python -m training.pretrain --corpus .device/corpus --preset base --output-dir DIR \
+    python -m zhie.training.pretrain --corpus .device/corpus --preset base --output-dir DIR \
         [--max-minutes M] [--resume] [--batch-size N] [--lr X] [--export-fp16 DIR]
 """
 
@@ -41,9 +41,9 @@ import torch.nn.functional as F
 import transformers
 from transformers import BertConfig, BertForMaskedLM
 
-from models.encoder import bert_config, build_mlm
-from models.tokenizer import tokenizer_from_vocab
-from training.corpus import (
+from zhie.models.encoder import bert_config, build_mlm
+from zhie.models.tokenizer import tokenizer_from_vocab
+from zhie.training.corpus import (
     CLS_ID,
     CONT_FLAG,
     FIRST_REAL_ID,

@@ -12,12 +12,12 @@ import torch
 from transformers import (BertConfig, DataCollatorForTokenClassification, PrinterCallback, Trainer,
                           TrainerCallback, TrainingArguments, set_seed)
 
-from annotation.labels import ID2TAG
-from annotation.records import Document
-from models.ner import build_ner_model
-from models.tokenizer import load_tokenizer, tokenizer_from_vocab
-from training.data import IGNORE, tokenise_documents
-from training.metrics import entity_report
+from zhie.annotation.labels import ID2TAG
+from zhie.annotation.records import Document
+from zhie.models.ner import build_ner_model
+from zhie.models.tokenizer import load_tokenizer, tokenizer_from_vocab
+from zhie.training.data import IGNORE, tokenise_documents
+from zhie.training.metrics import entity_report
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ENCODER = REPO / "models" / "weights" / "encoder"
@@ -49,7 +49,7 @@ def resolve_base(base_model: str | Path | None):
         return base_model, tokenizer_from_vocab()
     spec = str(base_model)
     if spec.startswith("random:"):
-        from models.encoder import bert_config
+        from zhie.models.encoder import bert_config
 
         return bert_config(spec.split(":", 1)[1]), tokenizer_from_vocab()
     return spec, load_tokenizer(spec)

@@ -12,14 +12,14 @@ from typing import Annotated, Any
 
 import typer
 
-from annotation.jsonl import write_jsonl
-from annotation.labels import ENTITY_LABELS, RELATION_LABELS
-from annotation.labelstudio.articles import has_annotations, read_articles
-from annotation.labelstudio.client import LabelStudioError, Studio
-from annotation.labelstudio.config import config_problems, label_config
-from annotation.labelstudio.convert import convert_export, document_to_task
-from annotation.labelstudio.select import select_uncertain, uncertainty
-from annotation.records import Document
+from zhie.annotation.jsonl import write_jsonl
+from zhie.annotation.labels import ENTITY_LABELS, RELATION_LABELS
+from zhie.annotation.labelstudio.articles import has_annotations, read_articles
+from zhie.annotation.labelstudio.client import LabelStudioError, Studio
+from zhie.annotation.labelstudio.config import config_problems, label_config
+from zhie.annotation.labelstudio.convert import convert_export, document_to_task
+from zhie.annotation.labelstudio.select import select_uncertain, uncertainty
+from zhie.annotation.records import Document
 
 annotate_app = typer.Typer(help="Annotate in Label Studio: set up, import, export, convert, serve a backend.",
                            no_args_is_help=True)
@@ -103,8 +103,8 @@ def import_(
         preds: dict[str, Document] = {}
         version: str | None = None
         if (predict or select is not None) and new:
-            from inference import Extractor
-            from inference.extractor import predict_documents
+            from zhie.inference import Extractor
+            from zhie.inference.extractor import predict_documents
 
             extractor = Extractor.load(model)
             version = extractor.model_version
@@ -172,8 +172,8 @@ def backend(model: ModelDir = None,
     """Serve our model to Label Studio as an ML backend (connect it with `setup --backend-url`)."""
     import uvicorn
 
-    from inference import Extractor
-    from inference.ls_backend import create_app
+    from zhie.inference import Extractor
+    from zhie.inference.ls_backend import create_app
 
     try:
         extractor = Extractor.load(model)

@@ -9,8 +9,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from annotation.articles import read_articles
-from annotation.jsonl import ReadReport, dump_line, read_documents
+from zhie.annotation.articles import read_articles
+from zhie.annotation.jsonl import ReadReport, dump_line, read_documents
 
 
 class OutputFormat(str, Enum):
@@ -57,7 +57,7 @@ def predict(
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    from inference import Extractor, ModelNotFoundError
+    from zhie.inference import Extractor, ModelNotFoundError
 
     try:
         ex = Extractor.load(model, quantize=quantize)
@@ -103,7 +103,7 @@ def evaluate(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Also write the report as JSON.")] = None,
 ) -> None:
     """Score predictions against gold: strict entity spans (seqeval IOB2) and relations, per label."""
-    from training.metrics import evaluate_documents, format_report
+    from zhie.training.metrics import evaluate_documents, format_report
 
     reports = [ReadReport(str(gold)), ReadReport(str(pred))]
     g = list(read_documents(gold, reports[0]))

@@ -15,7 +15,7 @@ DEFAULT_DATA = ["news:train*10", "cluener", "fewfc", "pd:4000"]  # the bundled m
 
 def _load(specs: list[str]):
     """Load each `SPEC[*N]` source (N = how many times to repeat it) and say how much it gave."""
-    from training.data import DataSourceError, load_source
+    from zhie.training.data import DataSourceError, load_source
 
     docs = []
     for spec in specs:
@@ -32,9 +32,9 @@ def _load(specs: list[str]):
 
 def evaluate_model(model_dir: Path, dev_docs) -> dict:
     """Character-level strict scores of a saved model on documents (what users get from `zhie predict`)."""
-    from inference import Extractor
-    from inference.extractor import predict_documents
-    from training.metrics import evaluate_documents
+    from zhie.inference import Extractor
+    from zhie.inference.extractor import predict_documents
+    from zhie.training.metrics import evaluate_documents
 
     return evaluate_documents(dev_docs, predict_documents(Extractor.load(model_dir), dev_docs))
 
@@ -54,8 +54,8 @@ def train_ner_cmd(
     max_minutes: Annotated[Optional[float], typer.Option(help="Stop training after this many minutes.")] = None,
 ) -> None:
     """Fine-tune the NER model and report strict per-label scores on the dev set."""
-    from training.metrics import format_report
-    from training.train_ner import train_ner
+    from zhie.training.metrics import format_report
+    from zhie.training.train_ner import train_ner
 
     specs = data or DEFAULT_DATA
     train_docs = _load(specs)
@@ -83,7 +83,7 @@ class Preset(str, Enum):
 
 def pretrain(
     output: Annotated[Path, typer.Option("-o", "--output-dir", help="Checkpoint, fp32 model, tokenizer and pretrain_metrics.json.")] = Path("runs/pretrain"),
-    corpus: Annotated[Path, typer.Option(help="Corpus folder written by `python -m training.corpus` (train.bin.gz, heldout.bin.gz).")] = Path(".device/corpus"),
+    corpus: Annotated[Path, typer.Option(help="Corpus folder written by `python -m zhie.training.corpus` (train.bin.gz, heldout.bin.gz).")] = Path(".device/corpus"),
     preset: Annotated[Preset, typer.Option(help="Encoder size: small (L4 H256, ~8.8 M params) or base (L6 H384, ~19 M).")] = Preset.base,
     build_corpus: Annotated[bool, typer.Option("--build-corpus", help="First build the corpus into CORPUS from DATA_ROOT (~3 min on 2 cores).")] = False,
     data_root: Annotated[Optional[Path], typer.Option(envvar="ZHIE_SHARED_DATA", help="Raw text sources for --build-corpus. [default: ../shared/data beside the checkout]")] = None,
@@ -111,8 +111,8 @@ def pretrain(
         raise typer.Exit(2)
     log = lambda line: typer.echo(line, err=True)  # noqa: E731
     if build_corpus:
-        from training.corpus import DEFAULT_DATA_ROOT
-        from training.corpus import build_corpus as build
+        from zhie.training.corpus import DEFAULT_DATA_ROOT
+        from zhie.training.corpus import build_corpus as build
 
         try:
             build(corpus, data_root or DEFAULT_DATA_ROOT, sources=source, workers=workers, log=log)
@@ -122,10 +122,10 @@ def pretrain(
     missing = [n for n in ("train.bin.gz", "heldout.bin.gz") if not (corpus / n).is_file()]
     if missing:
         typer.echo(f"error: no corpus in {corpus} (missing {', '.join(missing)}): add --build-corpus, "
-                   "or run `python -m training.corpus --out DIR`", err=True)
+                   "or run `python -m zhie.training.corpus --out DIR`", err=True)
         raise typer.Exit(2)
 
-    from training.pretrain import pretrain as run_pretrain
+    from zhie.training.pretrain import pretrain as run_pretrain
 
     try:
         result = run_pretrain(corpus, output, preset.value, max_minutes=max_minutes, max_steps=max_steps,
@@ -148,7 +148,7 @@ def dataset(
     output: Annotated[Path, typer.Option("-o", "--output", help="Canonical JSONL to write (keep it out of the repo).")],
 ) -> None:
     """Write a training source as canonical records, e.g. the domain dev split to score a model on."""
-    from annotation.jsonl import write_jsonl
+    from zhie.annotation.jsonl import write_jsonl
 
     n = write_jsonl(_load([spec]), output)
     typer.echo(f"wrote {n} records to {output}", err=True)

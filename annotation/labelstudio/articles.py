@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from annotation.articles import input_files, read_text_file
-from annotation.jsonl import ReadReport, Rejection, read_documents
-from annotation.records import Document
+from zhie.annotation.articles import input_files, read_text_file
+from zhie.annotation.jsonl import ReadReport, Rejection, read_documents
+from zhie.annotation.records import Document
 
 def read_articles(paths: Sequence[Path]) -> tuple[list[Document], list[ReadReport]]:
     """All documents from `paths`; a record id seen before is rejected where it repeats."""

@@ -15,7 +15,7 @@ from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 from label_studio_sdk.types.import_api_request import ImportApiRequest
 
-from annotation.labelstudio.convert import DOC_ID_KEY
+from zhie.annotation.labelstudio.convert import DOC_ID_KEY
 
 
 class LabelStudioError(RuntimeError):

@@ -1,4 +1,4 @@
-"""The Label Studio labeling config, generated from annotation.labels.
+"""The Label Studio labeling config, generated from zhie.annotation.labels.
 
 A label added to ENTITY_LABELS or RELATION_TYPES appears here (and in conversion, training and
 inference) with no edit in this module.
@@ -8,7 +8,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from xml.sax.saxutils import quoteattr
 
-from annotation.labels import ENTITY_LABELS, RELATION_LABELS
+from zhie.annotation.labels import ENTITY_LABELS, RELATION_LABELS
 
 FROM_NAME = "label"  # the <Labels> control
 TO_NAME = "text"  # the <Text> object

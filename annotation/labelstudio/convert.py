@@ -26,10 +26,10 @@ from typing import Any, TypeGuard
 
 from pydantic import ValidationError
 
-from annotation.labels import ENTITY_LABELS, RELATION_TYPES
-from annotation.labelstudio.config import FROM_NAME, TEXT_KEY, TO_NAME
-from annotation.labelstudio.select import uncertainty
-from annotation.records import Document
+from zhie.annotation.labels import ENTITY_LABELS, RELATION_TYPES
+from zhie.annotation.labelstudio.config import FROM_NAME, TEXT_KEY, TO_NAME
+from zhie.annotation.labelstudio.select import uncertainty
+from zhie.annotation.records import Document
 
 DOC_ID_KEY = "doc_id"
 _RECORD_FIELDS = ("id", "text", "entities", "relations")

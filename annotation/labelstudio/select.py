@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from annotation.records import Document
+from zhie.annotation.records import Document
 
 
 def item_uncertainties(doc: Document) -> list[float]:
