@@ -57,6 +57,18 @@ class Relation(BaseModel):
         return v
 
 
+class Project(BaseModel):
+    """One distinct project of a predicted record: its PROJECT mentions (same name merged) and what
+    the relations link to them. Built from entities and relations, so it carries no new facts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    mentions: list[str] = Field(min_length=1, description="ids of the PROJECT entities naming it")
+    amounts: list[str] = Field(default_factory=list, description="ids of MONEY entities linked by project_amount")
+    locations: list[str] = Field(default_factory=list, description="ids of LOC entities linked by project_location")
+
+
 class Document(BaseModel):
     """One document with its entities and relations, validated as a whole.
 
@@ -70,6 +82,7 @@ class Document(BaseModel):
     text: str
     entities: list[Entity] = Field(default_factory=list)
     relations: list[Relation] = Field(default_factory=list)
+    projects: list[Project] | None = None  # predictions only; gold records leave it out
 
     @model_validator(mode="after")
     def _consistent(self) -> "Document":
@@ -107,6 +120,11 @@ class Document(BaseModel):
             if key in seen:
                 raise ValueError(f"{where}: duplicate relation")
             seen.add(key)
+        for i, pr in enumerate(self.projects or []):
+            for field, want in (("mentions", "PROJECT"), ("amounts", "MONEY"), ("locations", "LOC")):
+                for ref in getattr(pr, field):
+                    if ref not in by_id or by_id[ref].label != want:
+                        raise ValueError(f"projects[{i}] ({pr.name}).{field}: {ref!r} is not a {want} entity id")
         return self
 
     def sorted_entities(self) -> list[Entity]:

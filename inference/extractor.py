@@ -11,7 +11,7 @@ import torch
 
 from zhie.annotation.records import Document
 from zhie.inference.decode import token_spans
-from zhie.inference.windows import make_windows
+from zhie.models.windows import make_windows
 from zhie.models.ner import load_ner_model
 from zhie.models.tokenizer import load_tokenizer
 

@@ -1,6 +1,6 @@
 from hypothesis import given, strategies as st
 
-from zhie.inference.windows import make_windows
+from zhie.models.windows import make_windows
 
 
 @given(n=st.integers(0, 2000), size=st.integers(8, 300), frac=st.floats(0.25, 1.0))
