@@ -5,11 +5,10 @@ Gold annotations and model predictions share these types: predictions only fill 
 """
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from zhie.annotation.labels import ENTITY_LABELS, RELATION_TYPES
+from zhie.annotation.values import Value
 
 
 class Entity(BaseModel):
@@ -23,7 +22,7 @@ class Entity(BaseModel):
     label: str
     text: str = Field(min_length=1)
     score: float | None = None
-    value: dict[str, Any] | None = None
+    value: Value | None = None
 
     @field_validator("label")
     @classmethod
@@ -36,6 +35,8 @@ class Entity(BaseModel):
     def _ordered(self) -> "Entity":
         if self.end <= self.start:
             raise ValueError(f"entity {self.id}: end {self.end} must be greater than start {self.start}")
+        if self.value is not None and self.value.kind != self.label:
+            raise ValueError(f"entity {self.id}: a {self.value.kind} value on a {self.label} entity")
         return self
 
 
@@ -57,6 +58,16 @@ class Relation(BaseModel):
         return v
 
 
+class ProjectPart(BaseModel):
+    """An entity linked to a project, repeated here (id, text, score) so a project reads on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    text: str
+    score: float | None = None
+
+
 class Project(BaseModel):
     """One distinct project of a predicted record: its PROJECT mentions (same name merged) and what
     the relations link to them. Built from entities and relations, so it carries no new facts."""
@@ -65,8 +76,8 @@ class Project(BaseModel):
 
     name: str = Field(min_length=1)
     mentions: list[str] = Field(min_length=1, description="ids of the PROJECT entities naming it")
-    amounts: list[str] = Field(default_factory=list, description="ids of MONEY entities linked by project_amount")
-    locations: list[str] = Field(default_factory=list, description="ids of LOC entities linked by project_location")
+    amounts: list[ProjectPart] = Field(default_factory=list, description="MONEY entities linked by project_amount")
+    locations: list[ProjectPart] = Field(default_factory=list, description="LOC entities linked by project_location")
 
 
 class Document(BaseModel):
@@ -121,10 +132,11 @@ class Document(BaseModel):
                 raise ValueError(f"{where}: duplicate relation")
             seen.add(key)
         for i, pr in enumerate(self.projects or []):
-            for field, want in (("mentions", "PROJECT"), ("amounts", "MONEY"), ("locations", "LOC")):
-                for ref in getattr(pr, field):
-                    if ref not in by_id or by_id[ref].label != want:
-                        raise ValueError(f"projects[{i}] ({pr.name}).{field}: {ref!r} is not a {want} entity id")
+            parts = [("mentions", "PROJECT", m) for m in pr.mentions]
+            parts += [(f, want, p.id) for f, want in (("amounts", "MONEY"), ("locations", "LOC")) for p in getattr(pr, f)]
+            for field, want, ref in parts:
+                if ref not in by_id or by_id[ref].label != want:
+                    raise ValueError(f"projects[{i}] ({pr.name}).{field}: {ref!r} is not a {want} entity id")
         return self
 
     def sorted_entities(self) -> list[Entity]:

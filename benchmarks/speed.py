@@ -34,7 +34,7 @@ def load_texts(path: Path | None) -> list[str]:
     return texts
 
 
-def timed(ex: Extractor, texts: list[str]) -> tuple[float, list[dict]]:
+def timed(ex: Extractor, texts: list[str]) -> tuple[float, list[Document]]:
     ex.predict_batch(texts[:4])  # warm-up
     t0 = time.perf_counter()
     out = ex.predict_batch(texts)
@@ -58,8 +58,8 @@ def main() -> None:
         results[mode] = out
         print(f"{mode}: {secs:.1f} s  {chars / secs:,.0f} chars/s  {len(texts) / secs:.1f} articles/s")
     ids = [f"t{i}" for i in range(len(texts))]
-    ref = [Document.model_validate({**r, "id": i}) for r, i in zip(results["fp32"], ids)]
-    got = [Document.model_validate({**r, "id": i}) for r, i in zip(results["int8"], ids)]
+    ref = [r.model_copy(update={"id": i}) for r, i in zip(results["fp32"], ids)]
+    got = [r.model_copy(update={"id": i}) for r, i in zip(results["int8"], ids)]
     f1 = evaluate_documents(ref, got)["entities"]["micro avg"]["f1-score"]
     print(f"int8 agreement with fp32 (entity micro F1): {f1:.4f}")
 

@@ -1,124 +1,164 @@
-"""The predict API: text in, canonical record (plus scores) out, offsets into the original text."""
+"""The predict API: text in, `Document` out, through visible stages over one model backend.
+
+    texts ─▶ NerTagger (backend: torch fp32 | torch int8 | ONNX Runtime) ─▶ relations ─▶ values ─▶ projects
+
+Each stage takes and returns `Document`s, so a stage can be run alone (`predict_relations` on
+entities a person corrected) and a new stage slots in without touching the others.
+"""
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
-
-import numpy as np
-import torch
+from typing import Literal, Protocol
 
 from zhie.annotation.records import Document
-from zhie.inference.decode import token_spans
-from zhie.models.windows import make_windows
-from zhie.models.ner import load_ner_model
+from zhie.inference.backends import OnnxBackend, TokenBackend, TorchBackend
+from zhie.inference.ner import NerTagger
+from zhie.inference.projects import ProjectStage
 from zhie.models.tokenizer import load_tokenizer
 
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "weights" / "ner"
+WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
+DEFAULT_MODEL_DIR = WEIGHTS / "ner"
+DEFAULT_RELATION_DIR = WEIGHTS / "re"
+
+Backend = Literal["torch", "onnx"]
 
 
 class ModelNotFoundError(FileNotFoundError):
     """No model at the given path (or no bundled default)."""
 
 
-class Extractor:
-    """Runs the NER model over texts of any length in overlapping windows of tokens."""
+class Stage(Protocol):
+    """One step of the pipeline: documents in, the same documents with more filled in out."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer, model_version: str,
-                 window: int = 254, stride: int = 192, batch_size: int = 16) -> None:
-        self.model = model.eval()
-        self.tokenizer = tokenizer
+    name: str
+
+    def __call__(self, docs: Sequence[Document]) -> list[Document]: ...
+
+
+def model_version(model_dir: Path) -> str:
+    """Folder name + hash of the config and the weights' bytes: two models saved under one name differ."""
+    digest = hashlib.sha256((model_dir / "config.json").read_bytes())
+    for f in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.onnx")):
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return f"{model_dir.name}-{digest.hexdigest()[:8]}"
+
+
+def _check_model_dir(path: Path, what: str, bundled: bool) -> None:
+    if not (path / "config.json").exists():
+        hint = f" (the bundled default {what} model is missing: run `make model`)" if bundled else ""
+        raise ModelNotFoundError(f"no {what} model found at {path}{hint}")
+
+
+class Extractor:
+    """Runs the stages in order over batches of documents."""
+
+    def __init__(self, ner: NerTagger, model_version: str, relations: Stage | None = None,
+                 values: Stage | None = None) -> None:
+        self.ner = ner
+        self.relations = relations
+        self.values = values
         self.model_version = model_version
-        self.window, self.stride, self.batch_size = window, stride, batch_size
+        self.stages: list[Stage] = [s for s in (ner, relations, values, ProjectStage()) if s is not None]
+
+    @property
+    def tokenizer(self):
+        return self.ner.tokenizer
 
     @classmethod
-    def load(cls, path: str | Path | None = None, quantize: bool = False, **kwargs) -> "Extractor":
-        """Load a saved NER model folder; `None` loads the bundled default model.
+    def load(cls, path: str | Path | None = None, quantize: bool = False, backend: Backend = "torch",
+             relations: str | Path | bool | None = None, values: bool = True, **ner_options) -> "Extractor":
+        """Load a saved NER model folder (`None`: the bundled default) and the relation model.
 
-        quantize: dynamic int8 for nn.Linear layers (faster on CPU).
+        quantize: dynamic int8 (torch backend); backend "onnx" runs `model.onnx` in the NER folder.
+        relations: a relation model folder; `None` = the bundled one when present; `False` = none.
+        values: normalise MONEY/DATE/LOC values when the normaliser is installed.
         """
-        model_dir = Path(path) if path is not None else DEFAULT_MODEL_DIR
-        if not (model_dir / "config.json").exists():
-            hint = " (the bundled default model is missing: run `make model`)" if path is None else ""
-            raise ModelNotFoundError(f"no model found at {model_dir}{hint}")
-        model = load_ner_model(model_dir)
-        if quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-        digest = hashlib.sha256((model_dir / "config.json").read_bytes())
-        for f in sorted(model_dir.glob("*.safetensors")):
-            digest.update(f.stat().st_size.to_bytes(8, "little"))
-        version = f"{model_dir.name}-{digest.hexdigest()[:8]}" + ("-int8" if quantize else "")
-        return cls(model, load_tokenizer(model_dir), version, **kwargs)
+        ner_dir = Path(path) if path is not None else DEFAULT_MODEL_DIR
+        _check_model_dir(ner_dir, "NER", bundled=path is None)
+        engine: TokenBackend = (OnnxBackend.load(ner_dir) if backend == "onnx"
+                                else TorchBackend.load(ner_dir, quantize=quantize))
+        version = model_version(ner_dir) + ("-int8" if quantize and backend == "torch" else "")
+        ner = NerTagger(engine, load_tokenizer(ner_dir), **ner_options)
+        rel_stage = None
+        rel_dir = DEFAULT_RELATION_DIR if relations is None or relations is True else relations
+        if relations is not False and (relations is not None or (Path(rel_dir) / "config.json").exists()):
+            rel_dir = Path(rel_dir)
+            _check_model_dir(rel_dir, "relation", bundled=relations is None)
+            rel_stage = _relation_stage(rel_dir, quantize)
+            version += "+" + model_version(rel_dir)
+        return cls(ner, version, relations=rel_stage, values=_value_stage() if values else None)
 
-    def predict(self, text: str, pub_date: str | None = None, id: str | None = None) -> dict:
+    def predict(self, text: str, pub_date: str | None = None, id: str | None = None) -> Document:
         return self.predict_batch([text], [pub_date], [id] if id is not None else None)[0]
 
     def predict_batch(self, texts: Sequence[str], pub_dates: Sequence[str | None] | None = None,
-                      ids: Sequence[str | None] | None = None) -> list[dict]:
-        """Predict many texts at once; windows from all texts share batches."""
-        if pub_dates is not None and len(pub_dates) != len(texts):
-            raise ValueError(f"{len(pub_dates)} pub_dates for {len(texts)} texts")
-        if ids is not None and len(ids) != len(texts):
-            raise ValueError(f"{len(ids)} ids for {len(texts)} texts")
-        enc = self.tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
-        probs = self._token_probs(enc["input_ids"])
-        out = []
+                      ids: Sequence[str | None] | None = None) -> list[Document]:
+        """Predict many texts at once; record ids default to doc-1, doc-2, ..."""
+        for name, seq in (("pub_dates", pub_dates), ("ids", ids)):
+            if seq is not None and len(seq) != len(texts):
+                raise ValueError(f"{len(seq)} {name} for {len(texts)} texts")
+        docs = []
         for i, text in enumerate(texts):
-            offsets = enc["offset_mapping"][i]
-            ents = []
-            for s, e, label, score in token_spans(probs[i]):
-                cs, ce = offsets[s][0], offsets[e - 1][1]
-                ents.append({"id": f"e{len(ents) + 1}", "label": label, "start": cs, "end": ce,
-                             "text": text[cs:ce], "score": round(score, 4)})
-            rid = (ids[i] if ids is not None else None) or f"doc-{i + 1}"
-            rec = {"id": rid, "text": text, "entities": ents, "relations": []}
-            if pub_dates is not None and pub_dates[i]:
-                rec["pub_date"] = pub_dates[i]
-            Document.model_validate(rec)  # the output contract: always a valid canonical record
-            out.append(rec)
-        return out
+            extra = {"pub_date": pub_dates[i]} if pub_dates is not None and pub_dates[i] else {}
+            docs.append(Document(id=(ids[i] if ids is not None else None) or f"doc-{i + 1}", text=text, **extra))
+        return self.predict_documents(docs)
 
-    @torch.inference_mode()
-    def _token_probs(self, ids_per_text: list[list[int]]) -> list[np.ndarray]:
-        tok = self.tokenizer
-        n_tags = self.model.config.num_labels
-        result = [np.zeros((len(ids), n_tags), dtype=np.float32) for ids in ids_per_text]
-        jobs = [(i, w) for i, ids in enumerate(ids_per_text)
-                for w in make_windows(len(ids), self.window, self.stride) if len(ids)]
-        jobs.sort(key=lambda j: j[1].end - j[1].start)  # similar lengths share a batch: less padding
-        for b in range(0, len(jobs), self.batch_size):
-            batch = jobs[b:b + self.batch_size]
-            seqs = [[tok.cls_token_id] + ids_per_text[i][w.start:w.end] + [tok.sep_token_id] for i, w in batch]
-            width = max(len(s) for s in seqs)
-            input_ids = torch.full((len(seqs), width), tok.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(seqs), width), dtype=torch.long)
-            for r, s in enumerate(seqs):
-                input_ids[r, :len(s)] = torch.tensor(s)
-                mask[r, :len(s)] = 1
-            p = torch.softmax(self.model(input_ids=input_ids, attention_mask=mask).logits.float(), -1).numpy()
-            for r, (i, w) in enumerate(batch):
-                lo, hi = w.keep_from - w.start, w.keep_to - w.start
-                result[i][w.keep_from:w.keep_to] = p[r, 1 + lo:1 + hi]
-        return result
+    def predict_documents(self, docs: Sequence[Document]) -> list[Document]:
+        """Run every stage on `docs` (ids and extra fields such as pub_date are kept)."""
+        return self._run(self.stages, docs)
+
+    def predict_relations(self, record: Document | dict) -> Document:
+        """A record whose entities are given (gold or corrected), returned with predicted relations and projects."""
+        doc = record if isinstance(record, Document) else Document.model_validate(record)
+        stages = [s for s in self.stages if s is not self.ner]
+        if self.relations is None:
+            raise ModelNotFoundError("this Extractor has no relation model (load one with relations=PATH)")
+        return self._run(stages, [doc])[0]
+
+    @staticmethod
+    def _run(stages: Sequence[Stage], docs: Sequence[Document]) -> list[Document]:
+        out = list(docs)
+        for stage in stages:
+            out = stage(out)
+            if len(out) != len(docs):
+                raise RuntimeError(f"stage {stage.name} returned {len(out)} documents for {len(docs)}")
+        # the output contract: every record re-validated (offsets, overlaps, relation types, projects)
+        return [Document.model_validate(d.model_dump()) for d in out]
+
+
+class _RelationStage:
+    """Stage adapter for the relation classifier (entities in, scored relations out)."""
+
+    name = "relations"
+
+    def __init__(self, tagger) -> None:
+        self.tagger = tagger
+
+    def __call__(self, docs: Sequence[Document]) -> list[Document]:
+        return self.tagger.predict(docs)
+
+
+def _relation_stage(model_dir: Path, quantize: bool) -> Stage:
+    from zhie.inference.relations import RelationTagger
+
+    return _RelationStage(RelationTagger.load(model_dir, quantize=quantize))
+
+
+def _value_stage() -> Stage | None:
+    try:
+        from zhie.inference.values import ValueNormaliser
+    except ImportError:  # the normaliser's libraries are not installed: values stay empty
+        return None
+    return ValueNormaliser()
 
 
 class Predictor(Protocol):
-    """What callers need of an Extractor (tests and servers may pass a stand-in)."""
+    """What servers need of an Extractor (tests may pass a stand-in)."""
 
     model_version: str
 
-    def predict_batch(self, texts: list[str], pub_dates: list[str | None] | None = None) -> list[dict]: ...
-
-
-def predict_documents(predictor: Predictor, docs: Sequence[Document], batch_size: int = 32) -> list[Document]:
-    """Predicted records for `docs`, keeping each record's id (and passing pub_date when known)."""
-    out: list[Document] = []
-    for i in range(0, len(docs), batch_size):
-        batch = docs[i:i + batch_size]
-        dates = [(d.model_extra or {}).get("pub_date") for d in batch]
-        raw = predictor.predict_batch([d.text for d in batch], pub_dates=dates if any(dates) else None)
-        if len(raw) != len(batch):
-            raise RuntimeError(f"the model returned {len(raw)} predictions for {len(batch)} texts")
-        out += [Document.model_validate({**p, "id": d.id, "text": d.text}) for d, p in zip(batch, raw, strict=True)]
-    return out
+    def predict_documents(self, docs: Sequence[Document]) -> list[Document]: ...

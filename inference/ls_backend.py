@@ -11,19 +11,20 @@ Implements the contract Label Studio 1.x calls (label_studio/ml/api_connector.py
 - POST /webhook  -> acknowledges annotation events; retraining is `zhie train`, not a side effect
   of a click in the UI.
 - GET  /versions -> {"versions": [model_version]} for Label Studio's model-version picker.
-The stale `label-studio-ml` package is not used.
+The stale `label-studio-ml` package is not used. The routes are an `APIRouter`, so the HTTP
+service can mount them beside its own API (`create_app` serves them alone).
 """
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, HTTPException
+from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
 from zhie.annotation.labelstudio.config import TEXT_KEY, config_problems
 from zhie.annotation.labelstudio.convert import DOC_ID_KEY, document_to_prediction
 from zhie.annotation.records import Document
-from zhie.inference.extractor import Predictor, predict_documents
+from zhie.inference.extractor import Predictor
 
 
 class PredictRequest(BaseModel):
@@ -49,34 +50,42 @@ def _task_document(task: dict[str, Any]) -> Document:
     return Document(id=str(data.get(DOC_ID_KEY) or f"ls-{task.get('id')}"), text=text, **extras)
 
 
-def create_app(predictor: Predictor) -> FastAPI:
-    app = FastAPI(title="zhie Label Studio ML backend")
+def create_router(predictor: Predictor) -> APIRouter:
+    """Label Studio's ML-backend routes for `predictor`, to mount at the URL Label Studio is given."""
+    router = APIRouter(tags=["Label Studio ML backend"])
 
-    @app.get("/health")
+    @router.get("/health")
     def health() -> dict[str, str]:
         return {"status": "UP", "model_class": type(predictor).__name__, "model_version": predictor.model_version}
 
-    @app.post("/setup")
+    @router.post("/setup")
     def setup(req: SetupRequest) -> dict[str, str]:
         if req.schema_ and (problems := config_problems(req.schema_)):
             raise HTTPException(422, "the project's labeling config does not fit this model: " + "; ".join(problems)
                                 + " (run `zhie annotate setup`)")
         return {"model_version": predictor.model_version}
 
-    @app.post("/predict")
+    @router.post("/predict")
     def predict(req: PredictRequest) -> dict[str, list[dict[str, Any]]]:
         if req.label_config and (problems := config_problems(req.label_config)):
             raise HTTPException(422, "the project's labeling config does not fit this model: " + "; ".join(problems))
         docs = [_task_document(t) for t in req.tasks]
-        preds = predict_documents(predictor, docs)
+        preds = predictor.predict_documents(docs)
         return {"results": [document_to_prediction(p, predictor.model_version) for p in preds]}
 
-    @app.post("/webhook")
+    @router.post("/webhook")
     def webhook(event: dict[str, Any]) -> dict[str, str]:
         return {"status": "ok", "action": str(event.get("action", ""))}
 
-    @app.get("/versions")
+    @router.get("/versions")
     def versions() -> dict[str, list[str]]:
         return {"versions": [predictor.model_version]}
 
+    return router
+
+
+def create_app(predictor: Predictor) -> FastAPI:
+    """The ML backend as a service of its own (`zhie annotate backend`)."""
+    app = FastAPI(title="zhie Label Studio ML backend")
+    app.include_router(create_router(predictor))
     return app

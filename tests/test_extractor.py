@@ -13,13 +13,12 @@ TRICKY = "２０２４年，ＡＢ公司 在  重庆😀投资6亿元。\n第二
 def test_predictions_are_valid_records_indexing_the_original_text(tiny_ner_model_dir):
     ex = Extractor.load(tiny_ner_model_dir)
     recs = ex.predict_batch([TRICKY, "短", TRICKY * 40], pub_dates=["2024-11-10", None, None], ids=["a", "b", "c"])
-    assert [r["id"] for r in recs] == ["a", "b", "c"]
-    assert recs[0]["pub_date"] == "2024-11-10"
-    for rec, text in zip(recs, [TRICKY, "短", TRICKY * 40]):
-        doc = Document.model_validate(rec)
-        assert doc.text == text
-        for e in rec["entities"]:
-            assert text[e["start"]:e["end"]] == e["text"] and 0 <= e["score"] <= 1
+    assert [r.id for r in recs] == ["a", "b", "c"]
+    assert recs[0].pub_date == "2024-11-10"
+    for doc, text in zip(recs, [TRICKY, "短", TRICKY * 40]):
+        assert isinstance(doc, Document) and doc.text == text
+        for e in doc.entities:
+            assert text[e.start:e.end] == e.text and 0 <= e.score <= 1
 
 
 def test_long_text_is_the_same_as_windows_of_it(tiny_ner_model_dir):
@@ -27,12 +26,12 @@ def test_long_text_is_the_same_as_windows_of_it(tiny_ner_model_dir):
     ex = Extractor.load(tiny_ner_model_dir, window=16, stride=8)
     long = TRICKY * 5
     ids = ex.tokenizer(long, add_special_tokens=False)["input_ids"]
-    probs = ex._token_probs([ids])[0]
+    probs = ex.ner.token_probs([ids])[0]
     assert probs.shape[0] == len(ids) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)
 
 
 def test_missing_model_gives_a_clear_error(tmp_path):
-    with pytest.raises(ModelNotFoundError, match="no model found"):
+    with pytest.raises(ModelNotFoundError, match="no NER model found at"):
         Extractor.load(tmp_path / "nowhere")
 
 

@@ -127,7 +127,7 @@ def test_loop_from_articles_to_a_trained_model(label_studio: LabelStudioServer, 
                         batch_size=2, logging_steps=5)
     assert metrics["steps"] == 5
     again = Extractor.load(tmp_path / "model").predict(ARTICLES["a1"])
-    assert Document.model_validate(again).text == ARTICLES["a1"]
+    assert again.text == ARTICLES["a1"]
 
 
 class FakePredictor:
@@ -135,13 +135,13 @@ class FakePredictor:
 
     model_version = "fake-1"
 
-    def predict_batch(self, texts: list[str], pub_dates: list[str | None] | None = None) -> list[dict]:
+    def predict_documents(self, docs: list[Document]) -> list[Document]:
         out = []
-        for text in texts:
+        for doc in docs:
             ents = []
-            if (i := text.find("6亿元")) >= 0:
+            if (i := doc.text.find("6亿元")) >= 0:
                 ents.append({"id": "e1", "label": "MONEY", "start": i, "end": i + 3, "text": "6亿元", "score": 0.75})
-            out.append({"id": "x", "text": text, "entities": ents, "relations": []})
+            out.append(Document(id=doc.id, text=doc.text, entities=ents))
         return out
 
 

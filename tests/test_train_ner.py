@@ -43,4 +43,4 @@ def test_tiny_model_learns_the_training_sentences(tmp_path):
                         max_len=64, logging_steps=50)
     assert metrics["dev_token_level"]["f1"] > 0.9
     rec = Extractor.load(out).predict("成都新建项目总投资12亿元。")
-    assert [(e["text"], e["label"]) for e in rec["entities"]] == [("成都", "LOC"), ("12亿元", "MONEY")]
+    assert [(e.text, e.label) for e in rec.entities] == [("成都", "LOC"), ("12亿元", "MONEY")]

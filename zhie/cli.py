@@ -7,6 +7,7 @@ from __future__ import annotations
 import typer
 
 from zhie.annotate_cmd import annotate_app
+from zhie.export_cmd import export_onnx
 from zhie.predict_cmd import evaluate, predict, validate
 from zhie.train_cmd import dataset, pretrain, train_app
 
@@ -21,6 +22,7 @@ app.command()(evaluate)
 app.command()(validate)
 app.command()(pretrain)
 app.command()(dataset)
+app.command("export-onnx")(export_onnx)
 app.add_typer(train_app, name="train")
 app.add_typer(annotate_app, name="annotate")
 

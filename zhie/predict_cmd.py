@@ -10,12 +10,13 @@ from typing import Annotated, Optional
 import typer
 
 from zhie.annotation.articles import read_articles
-from zhie.annotation.jsonl import ReadReport, dump_line, read_documents
+from zhie.annotation.jsonl import ReadReport, read_documents
+from zhie.formats import OutputFormat, RecordWriter
 
 
-class OutputFormat(str, Enum):
-    jsonl = "jsonl"
-    table = "table"
+class BackendName(str, Enum):
+    torch = "torch"
+    onnx = "onnx"
 
 
 def _err(msg: str) -> None:
@@ -33,22 +34,14 @@ def _finish(report: ReadReport, report_file: Path | None) -> None:
         raise typer.Exit(1)
 
 
-def _table(rec: dict) -> str:
-    lines = [f"# {rec['id']}  ({len(rec['entities'])} entities, {len(rec['relations'])} relations)",
-             f"{'label':<9}{'span':>11}  {'score':>5}  text"]
-    for e in rec["entities"]:
-        lines.append(f"{e['label']:<9}{e['start']:>5}-{e['end']:<5}  {e['score']:.2f}  {e['text']}")
-    by_id = {e["id"]: e["text"] for e in rec["entities"]}
-    for r in rec["relations"]:
-        lines.append(f"{r['label']}: {by_id[r['head']]} -> {by_id[r['tail']]}  ({r['score']:.2f})")
-    return "\n".join(lines) + "\n"
-
-
 def predict(
     input: Annotated[str, typer.Argument(help="A .txt article, a folder of .txt files, a .jsonl of {id,text[,pub_date]}, or - for stdin.")],
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
-    format: Annotated[OutputFormat, typer.Option("--format", help="jsonl records or a readable table.")] = OutputFormat.jsonl,
-    model: Annotated[Optional[Path], typer.Option(help="A model folder; default: the bundled model.")] = None,
+    format: Annotated[OutputFormat, typer.Option("--format", help="jsonl records, a readable table, or csv (one row per project).")] = OutputFormat.jsonl,
+    model: Annotated[Optional[Path], typer.Option(help="A NER model folder; default: the bundled model.")] = None,
+    relation_model: Annotated[Optional[Path], typer.Option(help="A relation model folder; default: the bundled one.")] = None,
+    no_relations: Annotated[bool, typer.Option("--no-relations", help="Entities only (skip the relation stage).")] = False,
+    backend: Annotated[BackendName, typer.Option(help="torch, or onnx (needs model.onnx: `zhie export-onnx`).")] = BackendName.torch,
     batch_size: Annotated[int, typer.Option(help="Articles per batch.")] = 32,
     quantize: Annotated[bool, typer.Option(help="Dynamic int8 on CPU (faster).")] = False,
     report: Annotated[Optional[Path], typer.Option(help="Write the read report (rejected records) as JSON.")] = None,
@@ -60,24 +53,26 @@ def predict(
     from zhie.inference import Extractor, ModelNotFoundError
 
     try:
-        ex = Extractor.load(model, quantize=quantize)
-    except ModelNotFoundError as exc:
+        ex = Extractor.load(model, quantize=quantize, backend=backend.value,
+                            relations=False if no_relations else relation_model)
+    except (ModelNotFoundError, ValueError) as exc:
         _err(f"error: {exc}")
         raise typer.Exit(2)
     rep = ReadReport(input)
     try:
         articles = read_articles(input, rep)
-        out = open(output, "w", encoding="utf-8") if output else sys.stdout
+        out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+        writer = RecordWriter(out, format)
         done, batch = 0, []
         try:
             for art in articles:
                 batch.append(art)
                 if len(batch) == batch_size:
-                    done += _write_batch(ex, batch, out, format)
+                    done += _write_batch(ex, batch, writer)
                     batch = []
                     _err(f"[predict] {done} articles")
             if batch:
-                done += _write_batch(ex, batch, out, format)
+                done += _write_batch(ex, batch, writer)
         finally:
             if output:
                 out.close()
@@ -87,13 +82,16 @@ def predict(
     _finish(rep, report)
 
 
-def _write_batch(ex, batch, out, fmt: OutputFormat) -> int:
-    recs = ex.predict_batch([a.text for a in batch], [a.pub_date for a in batch], [a.id for a in batch])
-    for art, rec in zip(batch, recs):
-        extra = {k: v for k, v in art.model_dump(exclude_none=True).items() if k not in rec}
-        rec.update(extra)
-        out.write(_table(rec) if fmt == OutputFormat.table else dump_line(rec) + "\n")
-    out.flush()
+def _write_batch(ex, batch, writer: RecordWriter) -> int:
+    """Predict a batch of articles; their extra input fields (source, url, ...) travel into the records."""
+    from zhie.annotation.records import Document
+
+    given = ("entities", "relations", "projects")  # predicted afresh, never taken from the input
+    docs = [Document(**{k: v for k, v in art.model_dump(exclude_none=True).items() if k not in given})
+            for art in batch]
+    for doc in ex.predict_documents(docs):
+        writer.write(doc)
+    writer.out.flush()
     return len(batch)
 
 

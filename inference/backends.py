@@ -1,0 +1,79 @@
+"""Model backends: one small interface for running a token classifier, whatever executes it.
+
+The NER stage only needs per-token tag probabilities for a padded batch of windows. Hiding how
+they are computed (torch fp32, torch dynamic int8, ONNX Runtime) behind `TokenBackend` lets a
+faster runtime replace another without touching windowing, decoding or the later stages.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from zhie.models.ner import load_ner_model
+
+ONNX_FILE = "model.onnx"
+
+
+class TokenBackend(Protocol):
+    """Per-token probabilities over the model's tags for (batch, width) int64 inputs."""
+
+    name: str
+    num_labels: int
+
+    def token_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+class TorchBackend:
+    """A transformers token classifier in torch; `quantize` applies dynamic int8 to nn.Linear (faster on CPU)."""
+
+    def __init__(self, model: torch.nn.Module, quantize: bool = False) -> None:
+        model = model.eval()
+        self.num_labels = int(model.config.num_labels)
+        if quantize:
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+        self.model = model
+        self.name = "torch-int8" if quantize else "torch-fp32"
+
+    @classmethod
+    def load(cls, model_dir: str | Path, quantize: bool = False) -> "TorchBackend":
+        return cls(load_ner_model(model_dir), quantize=quantize)
+
+    @torch.inference_mode()
+    def token_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask))
+        return torch.softmax(out.logits.float(), -1).numpy()
+
+
+class OnnxBackend:
+    """An exported token classifier run by ONNX Runtime (`zhie.inference.onnx_export` writes the file)."""
+
+    def __init__(self, onnx_path: str | Path, num_labels: int, threads: int | None = None) -> None:
+        import onnxruntime as ort  # optional extra: only needed when this backend is chosen
+
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        self.num_labels = num_labels
+        self.name = f"onnxruntime:{Path(onnx_path).name}"
+
+    @classmethod
+    def load(cls, model_dir: str | Path, onnx_file: str = ONNX_FILE) -> "OnnxBackend":
+        from transformers import AutoConfig
+
+        path = Path(model_dir) / onnx_file
+        if not path.exists():
+            raise FileNotFoundError(f"no {onnx_file} in {model_dir}: run `zhie export-onnx {model_dir}` first")
+        return cls(path, AutoConfig.from_pretrained(str(model_dir)).num_labels)
+
+    def token_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        (logits,) = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})
+        return _softmax(logits.astype(np.float32))
