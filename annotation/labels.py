@@ -1,4 +1,4 @@
-"""The label set of ../shared/ANNOTATION_GUIDE.md, defined once and imported everywhere.
+"""The label set of docs/annotation-guide.md, defined once and imported everywhere.
 
 Adding an entity or relation label here updates record validation, BIO tagging, the Label Studio
 config, training and inference alike.

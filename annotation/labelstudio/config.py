@@ -13,6 +13,7 @@ from zhie.annotation.labels import ENTITY_LABELS, RELATION_LABELS
 FROM_NAME = "label"  # the <Labels> control
 TO_NAME = "text"  # the <Text> object
 TEXT_KEY = "text"  # task data key holding the article
+GUIDE_PATH = "docs/annotation-guide.md"  # the labels' definition, shown to annotators above the text
 _PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f")
 
 
@@ -21,11 +22,14 @@ def label_config(entity_labels: tuple[str, ...] = ENTITY_LABELS,
     """Text with one span label per entity label and one relation label per relation type.
 
     granularity="symbol" because Chinese has no word boundaries for Label Studio to snap to.
+    The header sends annotators to the guide, so the labels are applied as the data was made.
     """
     rels = "\n".join(f"    <Relation value={quoteattr(r)}/>" for r in relation_labels)
     labs = "\n".join(f"    <Label value={quoteattr(lab)} background={quoteattr(_PALETTE[i % len(_PALETTE)])}/>"
                      for i, lab in enumerate(entity_labels))
-    return (f'<View>\n  <Relations>\n{rels}\n  </Relations>\n'
+    guide = quoteattr(f"Annotate to the zh-invest-ie guide, {GUIDE_PATH}: entities {', '.join(entity_labels)}; "
+                      f"relations from the PROJECT: {', '.join(relation_labels)}.")
+    return (f'<View>\n  <Header value={guide} size="6"/>\n  <Relations>\n{rels}\n  </Relations>\n'
             f'  <Labels name="{FROM_NAME}" toName="{TO_NAME}">\n{labs}\n  </Labels>\n'
             f'  <Text name="{TO_NAME}" value="${TEXT_KEY}" granularity="symbol"/>\n</View>\n')
 
