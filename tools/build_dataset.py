@@ -46,7 +46,8 @@ def main(paths: list[str]) -> None:
     old = {}
     if (OUT / "news.jsonl").exists():
         old = {r["id"]: r["split"] for r in map(json.loads, open(OUT / "news.jsonl", encoding="utf-8"))}
-    split = assign_splits([(i, bool(raw[i].get("traditional"))) for i in docs])
+    # documents with a split keep it; only the newly annotated ones are split (70/15/15 among themselves)
+    split = assign_splits([(i, bool(raw[i].get("traditional"))) for i in docs if i not in old])
     split.update({i: s for i, s in old.items() if i in docs})
     order = sorted(docs, key=lambda i: int(i.split("-")[1]))
     with open(OUT / "news.jsonl", "w", encoding="utf-8") as fh:
