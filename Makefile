@@ -22,6 +22,14 @@ $(VENV)/.installed-test: $(VENV)/.installed
 install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
+	@# tests/test_page.py drives Debian's Chromium (Playwright's own browser download needs the internet):
+	@# install it when missing and possible (root + apt-get); never fail here, the test skips with a reason
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	      || echo "note: apt-get could not install chromium; the browser test will skip"; \
+	  else echo "note: no chromium (install it as root: apt-get install -y chromium); the browser test will skip"; fi; \
+	fi
 
 demo: install
 	$(VENV)/bin/zhie predict examples/article.txt --format table
@@ -31,7 +39,7 @@ test: install-test
 
 # Retrain the bundled default NER model (CPU, about an hour; see models/weights/ner/MODEL_CARD.md).
 model: install
-	$(VENV)/bin/zhie train ner -o runs/ner-default
+	$(VENV)/bin/zhie train ner --config configs/ner-default.toml   # writes runs/ner-default
 	rm -rf models/weights/ner && mkdir -p models/weights && cp -r runs/ner-default models/weights/ner
 	rm -rf models/weights/ner/checkpoints
 

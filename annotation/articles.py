@@ -52,14 +52,19 @@ def read_articles(source: str | Path, report: ReadReport) -> Iterator[Article]:
     `-` reads stdin: JSONL when it starts with `{`, else one article with id "stdin".
     """
     if str(source) == "-":
-        data = sys.stdin.read()
-        if data.lstrip().startswith("{"):
-            yield from read_models(io.StringIO(data), Article, report)
+        data = sys.stdin.buffer.read()
+        if data.lstrip().removeprefix(b"\xef\xbb\xbf").startswith(b"{"):
+            yield from read_models(io.BytesIO(data), Article, report)
         else:
             report.read += 1
-            if data.strip():
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                report.rejected.append(Rejection(1, "stdin", None, f"stdin is not UTF-8 text ({exc.reason} at byte {exc.start})"))
+                return
+            if text.strip():
                 report.kept += 1
-                yield Article(id="stdin", text=data)
+                yield Article(id="stdin", text=text)
             else:
                 report.rejected.append(Rejection(1, "stdin", "text", "stdin is empty"))
         return

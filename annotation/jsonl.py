@@ -54,13 +54,25 @@ def _rejections_from_validation(line: int, rid: str | None, exc: ValidationError
     return out
 
 
-def read_models(path: str | Path | IO[str], model: type[M], report: ReadReport | None = None) -> Iterator[M]:
-    """Yield each valid line as `model`; record every bad line in `report` and keep going."""
+def read_models(path: str | Path | IO[str] | IO[bytes], model: type[M],
+                report: ReadReport | None = None) -> Iterator[M]:
+    """Yield each valid line as `model`; record every bad line in `report` and keep going.
+
+    Files are read as bytes and decoded line by line, so a line that is not UTF-8 is rejected
+    alone (a UTF-8 BOM at the start is dropped).
+    """
     own = not hasattr(path, "read")
-    fh = open(path, encoding="utf-8") if own else path  # type: ignore[arg-type]
+    fh = open(path, "rb") if own else path  # type: ignore[arg-type]
     report = report if report is not None else ReadReport(str(getattr(fh, "name", path)))
     try:
         for n, line in enumerate(fh, 1):
+            if isinstance(line, bytes):
+                try:
+                    line = line.decode("utf-8-sig" if n == 1 else "utf-8")
+                except UnicodeDecodeError as exc:
+                    report.read += 1
+                    report.rejected.append(Rejection(n, None, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"))
+                    continue
             if not line.strip():
                 continue
             report.read += 1

@@ -5,6 +5,9 @@ Gold annotations and model predictions share these types: predictions only fill 
 """
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from zhie.annotation.labels import ENTITY_LABELS, RELATION_TYPES
@@ -80,6 +83,15 @@ class Project(BaseModel):
     locations: list[ProjectPart] = Field(default_factory=list, description="LOC entities linked by project_location")
 
 
+def unicode_problem(text: str) -> str | None:
+    """Why `text` is not encodable as UTF-8 (an unpaired surrogate, e.g. from JSON "\\ud800"), or None."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"unpaired surrogate {text[exc.start]!r} at position {exc.start}: not valid Unicode text"
+    return None
+
+
 class Document(BaseModel):
     """One document with its entities and relations, validated as a whole.
 
@@ -94,6 +106,14 @@ class Document(BaseModel):
     entities: list[Entity] = Field(default_factory=list)
     relations: list[Relation] = Field(default_factory=list)
     projects: list[Project] | None = None  # predictions only; gold records leave it out
+
+    @field_validator("text")
+    @classmethod
+    def _valid_unicode(cls, v: str) -> str:
+        """A lone surrogate (JSON allows "\\ud800") can be neither tokenised nor written as UTF-8."""
+        if problem := unicode_problem(v):
+            raise ValueError(problem)
+        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> "Document":
@@ -151,3 +171,20 @@ class Article(BaseModel):
     id: str = Field(min_length=1)
     text: str = Field(min_length=1)
     pub_date: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        """Refuse what the tokenizer and the UTF-8 output could not take, naming the field."""
+        for key, v in (data.items() if isinstance(data, dict) else ()):
+            problem = unicode_problem(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=str))
+            if problem:
+                raise ValueError(f"{key}: {problem}")
+        return data
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("is only whitespace")
+        return v

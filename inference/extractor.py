@@ -7,7 +7,6 @@ entities a person corrected) and a new stage slots in without touching the other
 """
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol
@@ -17,6 +16,7 @@ from zhie.inference.backends import OnnxBackend, TokenBackend, TorchBackend
 from zhie.inference.ner import NerTagger
 from zhie.inference.projects import ProjectStage
 from zhie.models.tokenizer import load_tokenizer
+from zhie.models.version import model_version
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "models" / "weights"
 DEFAULT_MODEL_DIR = WEIGHTS / "ner"
@@ -35,16 +35,6 @@ class Stage(Protocol):
     name: str
 
     def __call__(self, docs: Sequence[Document]) -> list[Document]: ...
-
-
-def model_version(model_dir: Path) -> str:
-    """Folder name + hash of the config and the weights' bytes: two models saved under one name differ."""
-    digest = hashlib.sha256((model_dir / "config.json").read_bytes())
-    for f in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.onnx")):
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return f"{model_dir.name}-{digest.hexdigest()[:8]}"
 
 
 def _check_model_dir(path: Path, what: str, bundled: bool) -> None:
@@ -75,7 +65,7 @@ class Extractor:
 
         quantize: dynamic int8 (torch backend); backend "onnx" runs `model.onnx` in the NER folder.
         relations: a relation model folder; `None` = the bundled one when present; `False` = none.
-        values: normalise MONEY/DATE/LOC values when the normaliser is installed.
+        values: normalise MONEY/DATE/LOC values (amounts, ISO dates, administrative divisions).
         """
         ner_dir = Path(path) if path is not None else DEFAULT_MODEL_DIR
         _check_model_dir(ner_dir, "NER", bundled=path is None)
@@ -148,11 +138,9 @@ def _relation_stage(model_dir: Path, quantize: bool) -> Stage:
     return _RelationStage(RelationTagger.load(model_dir, quantize=quantize))
 
 
-def _value_stage() -> Stage | None:
-    try:
-        from zhie.inference.values import ValueNormaliser
-    except ImportError:  # the normaliser's libraries are not installed: values stay empty
-        return None
+def _value_stage() -> Stage:
+    from zhie.inference.values import ValueNormaliser
+
     return ValueNormaliser()
 
 

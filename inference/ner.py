@@ -33,11 +33,20 @@ class NerTagger:
         probs = self.token_probs(enc["input_ids"])
         out = []
         for doc, p, offsets in zip(docs, probs, enc["offset_mapping"], strict=True):
-            ents = []
+            spans: list[list] = []
             for s, e, label, score in token_spans(p):
                 cs, ce = offsets[s][0], offsets[e - 1][1]
-                ents.append(Entity(id=f"e{len(ents) + 1}", label=label, start=cs, end=ce, text=doc.text[cs:ce],
-                                   score=round(score, 4)))
+                if ce <= cs:
+                    continue
+                # NFKC can expand one character into several tokens (㎡ → m 2) that share its offsets:
+                # a span starting inside the previous one joins it (same label) or yields to it.
+                if spans and cs < spans[-1][1]:
+                    if spans[-1][2] == label:
+                        spans[-1][1] = max(spans[-1][1], ce)
+                    continue
+                spans.append([cs, ce, label, score])
+            ents = [Entity(id=f"e{i}", label=label, start=cs, end=ce, text=doc.text[cs:ce], score=round(score, 4))
+                    for i, (cs, ce, label, score) in enumerate(spans, 1)]
             out.append(doc.model_copy(update={"entities": ents, "relations": [], "projects": None}))
         return out
 

@@ -1,7 +1,7 @@
 import pytest
 
 from zhie.annotation.patterns import find_spans
-from zhie.training.data import SHARED, DataSourceError, load_source
+from zhie.training.data_specs import SHARED, DataSourceError, load_source
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -43,7 +43,7 @@ def documents(draw: st.DrawFn, scored: bool = False) -> Document:
     if scored:
         for e in entities:
             if e["label"] == "MONEY" and draw(st.booleans()):
-                e["value"] = {"amount": draw(st.integers(0, 10**12)), "currency": "CNY"}
+                e["value"] = {"kind": "MONEY", "amount": draw(st.integers(0, 10**12)), "currency": "CNY"}
     entities = draw(st.permutations(entities))
     relations = [{"head": h["id"], "tail": t["id"], "label": lab, "score": draw(score)}
                  for lab, (hl, tl) in RELATION_TYPES.items()

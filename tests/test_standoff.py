@@ -5,7 +5,7 @@ import pytest
 
 from zhie.annotation.records import Document
 from zhie.annotation.standoff import StandoffMismatch, annotation_coverage, join_standoff, load_standoff, load_raw_texts, to_standoff
-from zhie.training.data import NEWS_ANNOTATIONS, SHARED
+from zhie.training.data_specs import NEWS_ANNOTATIONS, SHARED
 
 TEXT = "青川县新能源装备产业园项目总投资18.5亿元。"
 DOC = Document.model_validate({"id": "x", "text": TEXT, "entities": [

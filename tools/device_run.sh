@@ -9,7 +9,7 @@
 #   usage: OUT=... tools/device_run.sh PRETRAIN_MINUTES NER_STEPS NER_MAX_MINUTES
 #   env:   PRESET (base|small), RUNS (subset of "random silver full"),
 #          PRETRAIN_EXTRA, NER_DATA (space-separated SPECs), NER_SILVER, DEV (overrides for a CPU dry run)
-#   needs: .device/corpus, .device/shared (news_raw, cluener, fewfc, 199801.txt), .whl (carried)
+#   needs: .device/corpus (tools/device_corpus.sh), .device/shared (news_raw, cluener, fewfc, 199801.txt), .whl (carried)
 set -uo pipefail
 MIN=${1:?pretrain minutes}; STEPS=${2:?ner steps}; NER_MIN=${3:?ner minutes}
 : "${OUT:?OUT must be set}"
@@ -28,8 +28,8 @@ source tools/device_lib.sh
 want() { [[ " $RUNS " == *" $1 "* ]]; }
 pids=()
 if want random; then ner ner-random "random:$PRESET" $NER_DATA & pids+=($!); fi
-$PY -m zhie.training.pretrain --corpus .device/corpus --preset "$PRESET" --output-dir "$W/encoder" \
-  --max-minutes "$MIN" ${PRETRAIN_EXTRA:-}
+zhie_verb pretrain --corpus .device/corpus --preset "$PRESET" --output-dir "$W/encoder" \
+  --max-minutes "$MIN" --export-max-file-mb "$MAX_FILE_MB" ${PRETRAIN_EXTRA:-}
 echo "== pretrain exit $? $(date -u +%T)"
 ls -la "$W/encoder"
 if want silver; then ner ner-silver "$W/encoder" $NER_SILVER & pids+=($!); fi

@@ -1,75 +1,70 @@
-"""Training data: named sources -> canonical Documents -> tokenised windows with aligned tag ids."""
+"""NER training examples as `datasets.Dataset`: documents -> character tags -> token windows with tag ids.
+
+Arrow tables rather than Python lists, so a corpus can outgrow memory and `map` results are cached;
+windows come from `zhie.models.windows.make_windows`, the same cut the Extractor uses.
+"""
 from __future__ import annotations
 
-import random
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterable, Iterator
+
+from datasets import Dataset
 
 from zhie.annotation.bio import to_tags
-from zhie.annotation.corpora import read_cluener, read_fewfc, read_peoples_daily
 from zhie.annotation.labels import OUTSIDE, TAG2ID
 from zhie.annotation.records import Document
-from zhie.annotation.standoff import load_standoff
-from zhie.training.paths import REPO, SHARED
+from zhie.models.windows import make_windows
 
-NEWS_ANNOTATIONS = REPO / "data" / "annotations" / "news.jsonl"
 IGNORE = -100
 
 
-class DataSourceError(ValueError):
-    """A data source that is unknown or whose files are missing."""
+def _rows(docs: list[Document]) -> Iterator[dict]:
+    for d in docs:
+        yield {"id": d.id, "text": d.text, "tags": to_tags(d)}
 
 
-def load_source(spec: str, seed: int = 13) -> list[Document]:
-    """Documents for one source spec `name[:option]`:
-
-    news:SPLIT (our stand-off annotations joined with news_raw.jsonl), cluener, fewfc,
-    pd[:N] (People's Daily 1998, N sentences sampled), or a path to a canonical JSONL file.
-    """
-    name, _, opt = spec.partition(":")
-    ext = SHARED / "external"
-    needs = {"news": SHARED / "news_raw.jsonl", "cluener": ext / "cluener", "fewfc": ext / "fewfc"}
-    if name in needs and not needs[name].exists():
-        raise DataSourceError(f"source {spec!r} needs {needs[name]}, which is missing (set ZHIE_SHARED_DATA)")
-    if name == "news":
-        return list(load_standoff(NEWS_ANNOTATIONS, SHARED / "news_raw.jsonl", split=opt or None))
-    if name == "cluener":
-        return list(read_cluener(ext / "cluener" / "train.json"))
-    if name == "fewfc":
-        return [d for f in ("train_base.json", "train_trans.json") for d in read_fewfc(ext / "fewfc" / f)]
-    if name == "pd":
-        docs = list(read_peoples_daily())
-        if opt:
-            docs = random.Random(seed).sample(docs, min(int(opt), len(docs)))
-        return docs
-    if Path(spec).exists():
-        from zhie.annotation.jsonl import read_documents
-
-        return list(read_documents(spec))
-    raise DataSourceError(f"unknown data source {spec!r}: use news:SPLIT, cluener, fewfc, pd[:N] or a .jsonl path")
+def documents_dataset(docs: Iterable[Document]) -> Dataset:
+    """One row per document: id, text and the IOB2 tag of every character (cached by content)."""
+    return Dataset.from_generator(_rows, gen_kwargs={"docs": list(docs)})
 
 
-def tokenise_documents(docs: Iterable[Document], tokenizer, max_len: int = 256) -> list[dict]:
-    """Cut each document into windows of at most `max_len` tokens (with [CLS]/[SEP]).
-
-    A token takes the tag of its first character; a window that starts inside an entity starts it
-    with B- so every window is valid IOB2 on its own.
-    """
-    docs = list(docs)
-    enc = tokenizer([d.text for d in docs], add_special_tokens=False, return_offsets_mapping=True)
-    body = max_len - 2
+def _window_labels(tags: list[str], keep_from: int, keep_to: int, start: int) -> list[int]:
+    """Tag ids of one window's tokens; IGNORE outside [keep_from, keep_to). The first scored token of
+    a window that starts inside an entity becomes B-, so every window is valid IOB2 on its own."""
     out = []
-    for d, ids, offs in zip(docs, enc["input_ids"], enc["offset_mapping"]):
-        char_tags = to_tags(d)
-        tags = [char_tags[s] if e > s else OUTSIDE for s, e in offs]
-        for w in range(0, max(len(ids), 1), body):
-            wi, wt = ids[w:w + body], tags[w:w + body]
-            if not wi:
-                continue
-            if wt[0].startswith("I-"):
-                wt = ["B-" + wt[0][2:]] + wt[1:]
-            out.append({
-                "input_ids": [tokenizer.cls_token_id] + wi + [tokenizer.sep_token_id],
-                "labels": [IGNORE] + [TAG2ID[t] for t in wt] + [IGNORE],
-            })
+    for i, tag in enumerate(tags, start):
+        if not keep_from <= i < keep_to:
+            out.append(IGNORE)
+            continue
+        if i == max(keep_from, start) and tag.startswith("I-"):
+            tag = "B-" + tag[2:]
+        out.append(TAG2ID[tag])
     return out
+
+
+def _tokenise_batch(batch: dict, tokenizer, max_len: int, score_once: bool) -> dict:
+    enc = tokenizer(batch["text"], add_special_tokens=False, return_offsets_mapping=True)
+    body = max_len - 2
+    out: dict[str, list] = {"input_ids": [], "labels": []}
+    for ids, offsets, char_tags in zip(enc["input_ids"], enc["offset_mapping"], batch["tags"]):
+        tags = [char_tags[s] if e > s else OUTSIDE for s, e in offsets]
+        for w in make_windows(len(ids), body, body):
+            if w.end == w.start:
+                continue
+            keep = (w.keep_from, w.keep_to) if score_once else (w.start, w.end)
+            out["input_ids"].append([tokenizer.cls_token_id] + ids[w.start:w.end] + [tokenizer.sep_token_id])
+            out["labels"].append([IGNORE] + _window_labels(tags[w.start:w.end], *keep, w.start) + [IGNORE])
+    return out
+
+
+def tokenise_documents(docs: Iterable[Document] | Dataset, tokenizer, max_len: int = 256,
+                       score_once: bool = False) -> Dataset:
+    """Token windows of at most `max_len` tokens ([CLS]/[SEP] included) with aligned tag ids.
+
+    Windows of max_len - 2 tokens, back to back; the last one ends at the text's end (so it may overlap
+    the one before). A token takes the tag of its first character. With `score_once` (evaluation)
+    each token is labelled in exactly one window (the Extractor's choice), elsewhere IGNORE.
+    """
+    ds = docs if isinstance(docs, Dataset) else documents_dataset(docs)
+    return ds.map(_tokenise_batch, batched=True, remove_columns=ds.column_names,
+                  fn_kwargs={"tokenizer": tokenizer, "max_len": max_len, "score_once": score_once},
+                  desc="tokenising")

@@ -18,6 +18,7 @@ from zhie.models.ner import build_ner_model
 from zhie.models.tokenizer import load_tokenizer, tokenizer_from_vocab
 from zhie.training.data import IGNORE, tokenise_documents
 from zhie.training.metrics import entity_report
+from zhie.training.run_config import NerRunConfig
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ENCODER = REPO / "models" / "weights" / "encoder"
@@ -75,35 +76,39 @@ def _compute_metrics(eval_pred) -> dict:
     return out
 
 
-def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, output_dir: str | Path,
-              base_model: str | Path | BertConfig | None = None, max_steps: int = 2000, batch_size: int = 16,
-              learning_rate: float = 1e-4, max_len: int = 256, seed: int = 13, resume: bool = False,
-              save_minutes: float = 5.0, logging_steps: int = 50, max_minutes: float | None = None) -> dict:
-    """Train, evaluate on `dev_docs` (token-level seqeval strict), save model + tokenizer; return metrics."""
-    set_seed(seed)
-    output_dir = Path(output_dir)
-    base, tokenizer = resolve_base(base_model)
+def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, config: NerRunConfig,
+              encoder: BertConfig | None = None) -> dict:
+    """Train, evaluate on `dev_docs` (token-level seqeval strict), save model + tokenizer; return metrics.
+
+    The resolved `config` is saved into its output folder (with the git revision) before step 0.
+    `encoder` replaces `config.base_model` by a random-init architecture (tests, experiments).
+    """
+    set_seed(config.seed)
+    output_dir = Path(config.output)
+    config.save(output_dir)
+    base, tokenizer = resolve_base(encoder if encoder is not None else config.base_model)
     model = build_ner_model(base)
-    train_ds = tokenise_documents(train_docs, tokenizer, max_len)
-    dev_ds = tokenise_documents(dev_docs, tokenizer, max_len) if dev_docs else None
+    train_ds = tokenise_documents(train_docs, tokenizer, config.max_len)
+    dev_ds = tokenise_documents(dev_docs, tokenizer, config.max_len, score_once=True) if dev_docs else None
     print(f"[ner] {len(train_docs)} train docs -> {len(train_ds)} windows; "
           f"{len(dev_docs or [])} dev docs; base {base if isinstance(base, str) else 'random init'}", flush=True)
     ckpt_dir = output_dir / "checkpoints"
     args = TrainingArguments(
-        output_dir=str(ckpt_dir), max_steps=max_steps, per_device_train_batch_size=batch_size,
-        per_device_eval_batch_size=32, learning_rate=learning_rate, weight_decay=0.01, warmup_steps=int(0.06 * max_steps),
-        lr_scheduler_type="linear", logging_steps=logging_steps, save_strategy="steps",
-        save_steps=max(50, int(save_minutes * 60 * 2)), save_total_limit=1, eval_strategy="no",
-        use_cpu=not torch.cuda.is_available(), report_to=[], seed=seed, disable_tqdm=True, dataloader_num_workers=0,
-        **_LENGTH_GROUPING,
+        output_dir=str(ckpt_dir), max_steps=config.max_steps, per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=32, learning_rate=config.lr, weight_decay=config.weight_decay,
+        warmup_steps=int(config.warmup_fraction * config.max_steps), lr_scheduler_type="linear",
+        logging_steps=config.logging_steps, save_strategy="steps",
+        save_steps=max(50, int(config.save_minutes * 60 * 2)), save_total_limit=1, eval_strategy="no",
+        use_cpu=not torch.cuda.is_available(), report_to=[], seed=config.seed, disable_tqdm=True,
+        dataloader_num_workers=0, **_LENGTH_GROUPING,
     )
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
-                      data_collator=DataCollatorForTokenClassification(tokenizer), callbacks=[_Progress(max_minutes)],
-                      compute_metrics=_compute_metrics)
+                      data_collator=DataCollatorForTokenClassification(tokenizer),
+                      callbacks=[_Progress(config.max_minutes)], compute_metrics=_compute_metrics)
     trainer.remove_callback(PrinterCallback)  # _Progress prints the same logs with the step count
     t0 = time.time()
     last = None
-    if resume and ckpt_dir.exists():
+    if config.resume and ckpt_dir.exists():
         last = max(ckpt_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]), default=None)
     trainer.train(resume_from_checkpoint=str(last) if last else None)
     metrics: dict = {"train_windows": len(train_ds), "steps": trainer.state.global_step,

@@ -104,11 +104,10 @@ def import_(
         version: str | None = None
         if (predict or select is not None) and new:
             from zhie.inference import Extractor
-            from zhie.inference.extractor import predict_documents
 
             extractor = Extractor.load(model)
             version = extractor.model_version
-            predicted = predict_documents(extractor, new)
+            predicted = extractor.predict_documents(new)
             if select is not None:
                 predicted = select_uncertain(predicted, select)
                 by_id = {d.id: d for d in new}

@@ -7,8 +7,10 @@ from __future__ import annotations
 import typer
 
 from zhie.annotate_cmd import annotate_app
+from zhie.bench_cmd import bench
 from zhie.export_cmd import export_onnx
 from zhie.predict_cmd import evaluate, predict, validate
+from zhie.serve_cmd import serve
 from zhie.train_cmd import dataset, pretrain, train_app
 
 app = typer.Typer(
@@ -23,6 +25,8 @@ app.command()(validate)
 app.command()(pretrain)
 app.command()(dataset)
 app.command("export-onnx")(export_onnx)
+app.command()(bench)
+app.command()(serve)
 app.add_typer(train_app, name="train")
 app.add_typer(annotate_app, name="annotate")
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -11,7 +13,13 @@ import typer
 
 from zhie.annotation.articles import read_articles
 from zhie.annotation.jsonl import ReadReport, read_documents
+from zhie.annotation.records import Article, Document
 from zhie.formats import OutputFormat, RecordWriter
+
+
+class Engine(str, Enum):
+    local = "local"
+    ray = "ray"
 
 
 class BackendName(str, Enum):
@@ -45,54 +53,63 @@ def predict(
     batch_size: Annotated[int, typer.Option(help="Articles per batch.")] = 32,
     quantize: Annotated[bool, typer.Option(help="Dynamic int8 on CPU (faster).")] = False,
     report: Annotated[Optional[Path], typer.Option(help="Write the read report (rejected records) as JSON.")] = None,
+    engine: Annotated[Engine, typer.Option(help="local (this process) or ray (Ray Data actors; pip install 'zh-invest-ie[ray]').")] = Engine.local,
+    ray_address: Annotated[Optional[str], typer.Option(help="An existing Ray cluster (default: start Ray locally).")] = None,
+    workers: Annotated[int, typer.Option(help="Ray actors, one model and one CPU thread each.")] = 2,
 ) -> None:
-    """Extract entities and relations from articles."""
+    """Extract entities, relations and projects from articles."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
     from zhie.inference import Extractor, ModelNotFoundError
 
+    options = {"path": model, "quantize": quantize, "backend": backend.value,
+               "relations": False if no_relations else relation_model}
     try:
-        ex = Extractor.load(model, quantize=quantize, backend=backend.value,
-                            relations=False if no_relations else relation_model)
+        ex = Extractor.load(**options)  # also checks the models before any Ray actor starts
     except (ModelNotFoundError, ValueError) as exc:
         _err(f"error: {exc}")
         raise typer.Exit(2)
     rep = ReadReport(input)
     try:
-        articles = read_articles(input, rep)
+        docs = _documents(read_articles(input, rep))
+        if engine == Engine.ray:
+            from zhie.inference.ray_engine import predict_with_ray
+
+            del ex
+            predicted = predict_with_ray(docs, load_options=options, workers=workers, address=ray_address,
+                                         batch_size=batch_size)
+        else:
+            predicted = _predict_local(ex, docs, batch_size)
         out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
         writer = RecordWriter(out, format)
-        done, batch = 0, []
         try:
-            for art in articles:
-                batch.append(art)
-                if len(batch) == batch_size:
-                    done += _write_batch(ex, batch, writer)
-                    batch = []
+            for done, doc in enumerate(predicted, 1):
+                writer.write(doc)
+                if done % 100 == 0:
+                    out.flush()
                     _err(f"[predict] {done} articles")
-            if batch:
-                done += _write_batch(ex, batch, writer)
         finally:
             if output:
                 out.close()
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ImportError) as exc:
         _err(f"error: {exc}")
         raise typer.Exit(2)
     _finish(rep, report)
 
 
-def _write_batch(ex, batch, writer: RecordWriter) -> int:
-    """Predict a batch of articles; their extra input fields (source, url, ...) travel into the records."""
-    from zhie.annotation.records import Document
-
+def _documents(articles: Iterable[Article]) -> Iterator[Document]:
+    """Articles as documents to predict; their extra fields (source, url, ...) travel into the records."""
     given = ("entities", "relations", "projects")  # predicted afresh, never taken from the input
-    docs = [Document(**{k: v for k, v in art.model_dump(exclude_none=True).items() if k not in given})
-            for art in batch]
-    for doc in ex.predict_documents(docs):
-        writer.write(doc)
-    writer.out.flush()
-    return len(batch)
+    for art in articles:
+        yield Document(**{k: v for k, v in art.model_dump(exclude_none=True).items() if k not in given})
+
+
+def _predict_local(ex, docs: Iterable[Document], batch_size: int) -> Iterator[Document]:
+    """In-process prediction, `batch_size` articles at a time."""
+    it = iter(docs)
+    while batch := list(islice(it, batch_size)):
+        yield from ex.predict_documents(batch)
 
 
 def evaluate(

@@ -100,7 +100,7 @@ def document_to_result(doc: Document) -> list[dict[str, Any]]:
         if e.score is not None:
             region["score"] = e.score
         if e.value is not None:
-            region["meta"] = {"value": e.value}
+            region["meta"] = {"value": e.value.model_dump(mode="json")}
         result.append(region)
     for r in doc.relations:
         rel: dict[str, Any] = {"type": "relation", "from_id": r.head, "to_id": r.tail, "direction": "right",

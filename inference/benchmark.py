@@ -1,0 +1,136 @@
+"""Speed of the whole pipeline as users run it: characters/s, per-article latency, time per stage.
+
+Every variant goes through the same Extractor stages, so the figures compare backends and model
+sizes, not code paths. A bert-base-sized pipeline (L12/H768, random weights: speed does not depend on
+the values) runs in the same process for a like-for-like reference on the same machine.
+"""
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from zhie.annotation.records import Document
+from zhie.inference.extractor import DEFAULT_MODEL_DIR, Extractor
+
+
+@dataclass
+class BenchResult:
+    name: str
+    articles: int
+    chars: int
+    seconds: float
+    stage_seconds: dict[str, float]
+    latency_ms: list[float] = field(default_factory=list)
+
+    @property
+    def chars_per_s(self) -> float:
+        return self.chars / self.seconds
+
+    def row(self) -> dict:
+        lat = np.array(self.latency_ms) if self.latency_ms else np.array([np.nan])
+        return {"variant": self.name, "chars_per_s": round(self.chars_per_s), "articles_per_s": round(self.articles / self.seconds, 2),
+                "p50_ms": round(float(np.percentile(lat, 50)), 1), "p95_ms": round(float(np.percentile(lat, 95)), 1),
+                "stage_share": {k: round(v / self.seconds, 3) for k, v in self.stage_seconds.items()}}
+
+
+def _timed_run(ex: Extractor, docs: Sequence[Document], batch_size: int) -> tuple[list[Document], dict[str, float]]:
+    """Run the stages batch by batch, timing each stage."""
+    spent = {s.name: 0.0 for s in ex.stages}
+    out: list[Document] = []
+    for i in range(0, len(docs), batch_size):
+        batch = list(docs[i:i + batch_size])
+        for stage in ex.stages:
+            t0 = time.perf_counter()
+            batch = stage(batch)
+            spent[stage.name] += time.perf_counter() - t0
+        out += batch
+    return out, spent
+
+
+def measure(name: str, ex: Extractor, texts: Sequence[str], batch_size: int = 32,
+            latency_articles: int = 40) -> tuple[BenchResult, list[Document]]:
+    """Throughput over all texts (batched), then latency of single-article calls."""
+    docs = [Document(id=f"t{i}", text=t) for i, t in enumerate(texts)]
+    _timed_run(ex, docs[:4], batch_size)  # warm-up: first calls allocate
+    t0 = time.perf_counter()
+    out, spent = _timed_run(ex, docs, batch_size)
+    secs = time.perf_counter() - t0
+    lat = []
+    for d in docs[:latency_articles]:
+        t1 = time.perf_counter()
+        ex.predict_documents([d])
+        lat.append((time.perf_counter() - t1) * 1000)
+    return BenchResult(name, len(docs), sum(map(len, texts)), secs, spent, lat), out
+
+
+def random_bert_base_dirs(tmp: Path, with_relations: bool) -> tuple[Path, Path | None]:
+    """A bert-base-sized NER model (and relation model) with random weights, saved like ours."""
+    from transformers import BertConfig
+
+    from zhie.models.ner import build_ner_model
+    from zhie.models.relation import build_relation_model
+    from zhie.models.tokenizer import tokenizer_from_vocab
+
+    cfg = BertConfig(vocab_size=21128, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                     intermediate_size=3072, max_position_embeddings=512)
+    tok = tokenizer_from_vocab()
+    ner_dir = tmp / "bert-base-ner"
+    build_ner_model(cfg).save_pretrained(ner_dir)
+    tok.save_pretrained(ner_dir)
+    if not with_relations:
+        return ner_dir, None
+    re_dir = tmp / "bert-base-re"
+    build_relation_model(cfg).save_pretrained(re_dir)
+    tok.save_pretrained(re_dir)
+    return ner_dir, re_dir
+
+
+def run_benchmark(texts: Sequence[str], model: Path | None = None, relation_model: Path | None = None,
+                  with_onnx: bool = True, with_bert_base: bool = True, batch_size: int = 32,
+                  log: Callable[[str], None] = print) -> tuple[dict, dict[str, list[Document]]]:
+    """All variants on the same texts: the figures, and each variant's output (to check agreement)."""
+    results, outputs = [], {}
+    base = Extractor.load(model, relations=relation_model)
+    has_rel = base.relations is not None
+    variants: list[tuple[str, Callable[[], Extractor]]] = [
+        ("fp32", lambda: base),
+        ("int8", lambda: Extractor.load(model, quantize=True, relations=relation_model)),
+    ]
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        if with_onnx:
+            try:
+                from zhie.inference.onnx_export import export_onnx
+
+                src = Path(model) if model else DEFAULT_MODEL_DIR
+                copy = tmp / "onnx-ner"
+                shutil.copytree(src, copy, ignore=shutil.ignore_patterns("checkpoints"))
+                if not (copy / "model.onnx").exists():
+                    export_onnx(copy, int8=True)
+                variants.append(("onnx-int8", lambda: Extractor.load(copy, backend="onnx", quantize=True,
+                                                                      relations=relation_model)))
+            except ImportError:
+                log("onnxruntime not installed: skipping the ONNX variant")
+        if with_bert_base:
+            ner_dir, re_dir = random_bert_base_dirs(tmp, has_rel)
+            variants.append(("bert-base fp32 (L12/H768)",
+                             lambda: Extractor.load(ner_dir, relations=re_dir if has_rel else False)))
+        for name, make in variants:
+            ex = make()
+            res, out = measure(name, ex, texts, batch_size)
+            results.append(res)
+            outputs[name] = out
+            log(f"{name}: {res.chars_per_s:,.0f} chars/s, p50 {res.row()['p50_ms']} ms, p95 {res.row()['p95_ms']} ms, "
+                f"stages {res.row()['stage_share']}")
+    rows = [r.row() for r in results]
+    ref = next((r for r in rows if r["variant"].startswith("bert-base")), None)
+    if ref:
+        for row in rows:
+            row["x_bert_base"] = round(row["chars_per_s"] / ref["chars_per_s"], 1)
+    return {"articles": len(texts), "chars": sum(map(len, texts)), "relations": has_rel, "variants": rows}, outputs

@@ -1,0 +1,63 @@
+"""Run configurations: defaults once, a file, flags that win, saved with the git revision before training."""
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from zhie.cli import app
+from zhie.training.run_config import NerRunConfig, PretrainRunConfig, RunConfigError
+from zhie.training.train_ner import DEFAULT_ENCODER
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def test_file_then_flags_win_and_save_round_trips(tmp_path):
+    (tmp_path / "run.toml").write_text('max_steps = 7\nlr = 0.5\ndata = ["a.jsonl*2"]\n', encoding="utf-8")
+    cfg = NerRunConfig.load(tmp_path / "run.toml", lr=0.25, batch_size=None)
+    assert (cfg.max_steps, cfg.lr, cfg.batch_size, cfg.data) == (7, 0.25, NerRunConfig().batch_size, ["a.jsonl*2"])
+    saved = json.loads(cfg.save(tmp_path / "out").read_text(encoding="utf-8"))
+    assert saved["provenance"]["kind"] == "NerRunConfig"
+    assert len(saved["provenance"]["git_revision"]) == 40 and isinstance(saved["provenance"]["git_dirty"], bool)
+    assert NerRunConfig.load(tmp_path / "out" / "run_config.json") == cfg  # a saved run repeats as a config
+    (tmp_path / "run.json").write_text('{"preset": "base", "lr": 0.001}', encoding="utf-8")
+    assert PretrainRunConfig.load(tmp_path / "run.json").lr == 0.001
+
+
+@pytest.mark.parametrize("text, words", [
+    ("max_stepz = 3\n", ["bad.toml", "max_stepz", "Extra inputs"]),
+    ("max_steps = 'many'\n", ["bad.toml", "max_steps", "integer"]),
+    ("max_steps = \n", ["bad.toml"]),
+])
+def test_bad_files_are_errors_naming_file_and_field(tmp_path, text, words):
+    (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(RunConfigError) as err:
+        NerRunConfig.load(tmp_path / "bad.toml")
+    assert all(w in str(err.value) for w in words), str(err.value)
+    r = runner.invoke(app, ["train", "ner", "--config", str(tmp_path / "bad.toml")])
+    assert r.exit_code == 2 and "bad.toml" in r.stderr
+
+
+def test_shipped_config_is_the_bundled_models_recipe():
+    cfg = NerRunConfig.load(ROOT / "configs" / "ner-default.toml")
+    recorded = json.loads((ROOT / "models/weights/ner/train_config.json").read_text(encoding="utf-8"))
+    metrics = json.loads((ROOT / "models/weights/ner/train_metrics.json").read_text(encoding="utf-8"))
+    assert recorded.pop("max_minutes") and metrics["steps"] == recorded["max_steps"]  # the budget never bound
+    assert ROOT / recorded.pop("base_model") == DEFAULT_ENCODER and cfg.base_model is None
+    assert {k: getattr(cfg, k) for k in recorded} == recorded
+    assert cfg.model_dump(exclude={"output"}) == NerRunConfig().model_dump(exclude={"output"})  # = the defaults
+
+
+def test_cli_trains_from_a_config_with_flag_overrides(tmp_path):
+    doc = {"id": "t1", "text": "重庆新建项目总投资6亿元。",
+           "entities": [{"id": "e1", "start": 0, "end": 2, "label": "LOC", "text": "重庆"}]}
+    (tmp_path / "d.jsonl").write_text(json.dumps(doc, ensure_ascii=False) + "\n", encoding="utf-8")
+    (tmp_path / "run.toml").write_text(
+        f'data = ["{tmp_path / "d.jsonl"}*4"]\ndev = "none"\nbase_model = "random:small"\nmax_steps = 50\n'
+        f'batch_size = 2\nmax_len = 32\noutput = "{tmp_path / "ner"}"\n', encoding="utf-8")
+    r = runner.invoke(app, ["train", "ner", "--config", str(tmp_path / "run.toml"), "--max-steps", "2"])
+    assert r.exit_code == 0, r.output
+    saved = json.loads((tmp_path / "ner" / "run_config.json").read_text(encoding="utf-8"))
+    assert saved["max_steps"] == 2 and saved["dev"] is None and saved["base_model"] == "random:small"
+    assert json.loads((tmp_path / "ner" / "train_metrics.json").read_text(encoding="utf-8"))["steps"] == 2
