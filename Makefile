@@ -37,10 +37,11 @@ demo: install
 test: install-test
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q
 
-# Retrain the bundled default NER model (CPU, about an hour; see models/weights/ner/MODEL_CARD.md).
+# Retrain the bundled default NER model in its two stages (CPU, about two hours; see models/weights/ner/MODEL_CARD.md).
 model: install
-	$(VENV)/bin/zhie train ner --config configs/ner-default.toml   # writes runs/ner-default
-	rm -rf models/weights/ner && mkdir -p models/weights && cp -r runs/ner-default models/weights/ner
+	$(VENV)/bin/zhie train ner --config configs/ner-default.toml    # stage 1, writes runs/ner-default
+	$(VENV)/bin/zhie train ner --config configs/ner-finetune.toml   # stage 2, writes runs/ner-finetune
+	rm -rf models/weights/ner && mkdir -p models/weights && cp -r runs/ner-finetune models/weights/ner
 	rm -rf models/weights/ner/checkpoints
 
 clean:

@@ -29,6 +29,8 @@ HEAD_LABEL = "PROJECT"
 # Typed markers from BERT's unused vocabulary entries: (start, end) per entity label.
 MARKERS: dict[str, tuple[str, str]] = {"PROJECT": ("[unused1]", "[unused2]"), "MONEY": ("[unused3]", "[unused4]"),
                                        "LOC": ("[unused5]", "[unused6]")}
+# A fresh model starts each marker from a bracket's embedding: the encoder already reads brackets as span edges.
+MARKER_INIT: dict[str, tuple[str, str]] = {"PROJECT": ("《", "》"), "MONEY": ("【", "】"), "LOC": ("「", "」")}
 MAX_SENTENCE_GAP = 1  # same sentence or adjacent sentences (ANNOTATION_GUIDE: relation labels)
 DEFAULT_MAX_LEN = 256
 CONFIG_KEY = "zhie_relation"
@@ -162,6 +164,16 @@ def encode_pairs(rows: dict[str, list], tokenizer, max_len: int = DEFAULT_MAX_LE
     return out
 
 
+@torch.no_grad()
+def init_marker_embeddings(model: PreTrainedModel, tokenizer) -> None:
+    """Copy each bracket's input embedding (MARKER_INIT) into its marker's row."""
+    emb = model.get_input_embeddings().weight
+    for label, ids in marker_ids(tokenizer).items():
+        for marker, source in zip(ids, tokenizer.convert_tokens_to_ids(list(MARKER_INIT[label]))):
+            if source != tokenizer.unk_token_id:
+                emb[marker] = emb[source]
+
+
 def relation_config(thresholds: dict[str, float] | None = None, max_len: int = DEFAULT_MAX_LEN) -> dict:
     """What inference needs beyond the weights, stored in the model config."""
     return {"classes": list(CLASSES), "markers": {k: list(v) for k, v in MARKERS.items()},
@@ -267,6 +279,18 @@ def encode_candidates(docs: Sequence[Document], tokenizer, max_len: int = DEFAUL
     return cands, encoded
 
 
+def best_mention_only(cands: Sequence[Candidate], probs: Sequence[float]) -> list[float]:
+    """A tail links at most one mention of a project name (the guide: link the mention next to which
+    the amount or place is stated): the other mentions of that name get probability 0 for it."""
+    best: dict[tuple, int] = {}
+    for i, c in enumerate(cands):
+        key = (c.doc_index, c.tail.id, c.head.text)
+        if key not in best or probs[i] > probs[best[key]]:
+            best[key] = i
+    keep = set(best.values())
+    return [p if i in keep else 0.0 for i, p in enumerate(probs)]
+
+
 def with_relations(docs: Sequence[Document], cands: Sequence[Candidate], probs: Sequence[float],
                    thresholds: dict[str, float]) -> list[Document]:
     """Copies of `docs` whose relations are the candidates at or above their label's threshold, scored."""
@@ -282,5 +306,5 @@ def predict_relations(model: PreTrainedModel, tokenizer, docs: Sequence[Document
     """Relations for documents that already hold entities (gold, corrected or predicted)."""
     cfg = getattr(model.config, CONFIG_KEY)
     cands, encoded = encode_candidates(docs, tokenizer, cfg["max_len"], cfg["max_sentence_gap"])
-    probs = relation_probs(model, encoded, tokenizer.pad_token_id, batch_size)
+    probs = best_mention_only(cands, relation_probs(model, encoded, tokenizer.pad_token_id, batch_size))
     return with_relations(docs, cands, probs, thresholds or cfg["thresholds"])

@@ -7,11 +7,11 @@ from transformers import AutoModelForTokenClassification, BertConfig, BertModel
 
 from zhie.annotation.records import Document
 from zhie.inference.relations import RelationTagger
-from zhie.models.relation import (CLASSES, CONFIG_KEY, MARKERS, allowed_classes, candidate_pairs,
+from zhie.models.relation import (CLASSES, CONFIG_KEY, MARKERS, allowed_classes, best_mention_only, candidate_pairs,
                                   encode_candidates, pair_logits, split_sentences)
 from zhie.models.tokenizer import tokenizer_from_vocab
 from zhie.training.relation_baseline import nearest_project
-from zhie.training.train_re import ReRunConfig, choose_thresholds, train_re
+from zhie.training.train_re import ReRunConfig, choose_thresholds, sample_epochs, train_re
 
 
 def make_doc(text: str, spans: list[tuple[str, str]], relations: list[tuple[int, int, str]] = (), id: str = "d") -> Document:
@@ -85,6 +85,18 @@ def test_types_constrain_the_classes():
     assert torch.allclose(p.sum(-1), torch.ones(2))
 
 
+def test_a_tail_links_only_the_best_mention_of_a_project_name():
+    doc = make_doc("己项目开工。己项目总投资3亿元，庚项目总投资3亿元。",
+                   [("己项目", "PROJECT"), ("己项目", "PROJECT"), ("3亿元", "MONEY"), ("庚项目", "PROJECT"), ("3亿元", "MONEY")])
+    cands = candidate_pairs(doc)
+    given = {("e0", "e2"): 0.6, ("e1", "e2"): 0.95, ("e0", "e4"): 0.7, ("e1", "e4"): 0.5, ("e3", "e2"): 0.8,
+             ("e3", "e4"): 0.8}
+    assert {(c.head.id, c.tail.id) for c in cands} == set(given)
+    probs = best_mention_only(cands, [given[(c.head.id, c.tail.id)] for c in cands])
+    kept = {(c.head.id, c.tail.id) for c, p in zip(cands, probs) if p > 0}
+    assert kept == {("e1", "e2"), ("e0", "e4"), ("e3", "e2"), ("e3", "e4")}  # 庚项目 is another name: untouched
+
+
 def test_thresholds_maximise_dev_f1():
     doc = make_doc("丁项目在A市，戊项目在B市。", [("丁项目", "PROJECT"), ("A市", "LOC"), ("戊项目", "PROJECT"), ("B市", "LOC")],
                    [(0, 1, "project_location"), (2, 3, "project_location")])
@@ -92,6 +104,16 @@ def test_thresholds_maximise_dev_f1():
     probs = [0.9 if (c.head.id, c.tail.id) in {("e0", "e1"), ("e2", "e3")} else 0.3 for c in cands]
     th = choose_thresholds(cands, probs, [doc])
     assert 0.3 < th["project_location"] < 0.9
+
+
+def test_each_epoch_keeps_every_link_and_draws_fresh_negatives():
+    labels = [1, 2] + [0] * 20
+    order = sample_epochs(labels, epochs=3, negatives_per_positive=2.0, seed=1)
+    epochs = [order[i * 6:(i + 1) * 6] for i in range(3)]
+    assert len(order) == 18
+    assert all({0, 1} <= set(e) and sum(labels[i] == 0 for i in e) == 4 for e in epochs)
+    assert len({i for e in epochs for i in e if labels[i] == 0}) > 4  # not the same negatives each time
+    assert len(sample_epochs(labels, epochs=1.5, negatives_per_positive=None, seed=1)) == 22 + 11
 
 
 # Two projects per article: the one in the amount's and place's sentence is linked, the other is not.

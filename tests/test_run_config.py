@@ -39,14 +39,19 @@ def test_bad_files_are_errors_naming_file_and_field(tmp_path, text, words):
     assert r.exit_code == 2 and "bad.toml" in r.stderr
 
 
-def test_shipped_config_is_the_bundled_models_recipe():
+def test_shipped_configs_are_the_bundled_models_two_stage_recipe():
     cfg = NerRunConfig.load(ROOT / "configs" / "ner-default.toml")
-    recorded = json.loads((ROOT / "models/weights/ner/train_config.json").read_text(encoding="utf-8"))
-    metrics = json.loads((ROOT / "models/weights/ner/train_metrics.json").read_text(encoding="utf-8"))
+    recorded = json.loads((ROOT / "models/weights/ner/stage1_train_config.json").read_text(encoding="utf-8"))
+    metrics = json.loads((ROOT / "models/weights/ner/stage1_train_metrics.json").read_text(encoding="utf-8"))
     assert recorded.pop("max_minutes") and metrics["steps"] == recorded["max_steps"]  # the budget never bound
     assert ROOT / recorded.pop("base_model") == DEFAULT_ENCODER and cfg.base_model is None
     assert {k: getattr(cfg, k) for k in recorded} == recorded
     assert cfg.model_dump(exclude={"output"}) == NerRunConfig().model_dump(exclude={"output"})  # = the defaults
+    stage2 = NerRunConfig.load(ROOT / "configs" / "ner-finetune.toml")
+    ran = json.loads((ROOT / "models/weights/ner/run_config.json").read_text(encoding="utf-8"))
+    assert stage2.base_model == "runs/ner-default" and ran["base_model"] == "models/weights/ner"  # stage 1 = the old bundled model
+    skip = {"output", "base_model", "provenance"}
+    assert {k: v for k, v in ran.items() if k not in skip} == stage2.model_dump(exclude=skip)
 
 
 def test_cli_trains_from_a_config_with_flag_overrides(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from transformers import (BertConfig, DataCollatorForTokenClassification, PrinterCallback, Trainer,
-                          TrainerCallback, TrainingArguments, set_seed)
+                          TrainingArguments, set_seed)
 
 from zhie.annotation.labels import ID2TAG
 from zhie.annotation.records import Document
@@ -18,28 +18,11 @@ from zhie.models.ner import build_ner_model
 from zhie.models.tokenizer import load_tokenizer, tokenizer_from_vocab
 from zhie.training.data import IGNORE, tokenise_documents
 from zhie.training.metrics import entity_report
+from zhie.training.progress import Progress, last_checkpoint
 from zhie.training.run_config import NerRunConfig
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_ENCODER = REPO / "models" / "weights" / "encoder"
-
-
-class _Progress(TrainerCallback):
-    """One line per logging step, and a wall-clock stop: a run ends on time even on a slow machine."""
-
-    def __init__(self, max_minutes: float | None = None) -> None:
-        self.t0 = time.time()
-        self.max_seconds = max_minutes * 60 if max_minutes else None
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if self.max_seconds and time.time() - self.t0 > self.max_seconds:
-            print(f"[ner] time budget reached at step {state.global_step}", flush=True)
-            control.should_training_stop = True
-
-    def on_log(self, args, state, control, logs=None, **kwargs):
-        if logs:
-            shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in logs.items()}
-            print(f"[ner] step {state.global_step}/{state.max_steps} {time.time() - self.t0:.0f}s {shown}", flush=True)
 
 
 def resolve_base(base_model: str | Path | None):
@@ -104,12 +87,10 @@ def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | Non
     )
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
                       data_collator=DataCollatorForTokenClassification(tokenizer),
-                      callbacks=[_Progress(config.max_minutes)], compute_metrics=_compute_metrics)
-    trainer.remove_callback(PrinterCallback)  # _Progress prints the same logs with the step count
+                      callbacks=[Progress("ner", config.max_minutes)], compute_metrics=_compute_metrics)
+    trainer.remove_callback(PrinterCallback)  # Progress prints the same logs with the step count
     t0 = time.time()
-    last = None
-    if config.resume and ckpt_dir.exists():
-        last = max(ckpt_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]), default=None)
+    last = last_checkpoint(ckpt_dir) if config.resume else None
     trainer.train(resume_from_checkpoint=str(last) if last else None)
     metrics: dict = {"train_windows": len(train_ds), "steps": trainer.state.global_step,
                      "train_seconds": round(time.time() - t0), "device": str(trainer.args.device)}

@@ -9,6 +9,7 @@ import typer
 from zhie.annotate_cmd import annotate_app
 from zhie.bench_cmd import bench
 from zhie.export_cmd import export_onnx
+from zhie.errors_cmd import errors
 from zhie.predict_cmd import evaluate, predict, validate
 from zhie.serve_cmd import serve
 from zhie.train_cmd import dataset, pretrain, train_app
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.command()(predict)
 app.command()(evaluate)
+app.command()(errors)
 app.command()(validate)
 app.command()(pretrain)
 app.command()(dataset)

@@ -15,11 +15,12 @@ def train_re_cmd(
     dev: Annotated[Optional[str], typer.Option(help="Dev source for thresholds and the dev report; 'none' to skip.", show_default="news:dev")] = None,
     base_model: Annotated[Optional[str], typer.Option(help="Encoder: any saved BERT checkpoint folder, or random:PRESET.", show_default="our pretrained encoder")] = None,
     encoder_layers: Annotated[Optional[int], typer.Option(help="Keep only the base encoder's first N layers (smaller, faster).", show_default="all")] = None,
-    epochs: Annotated[Optional[float], typer.Option(help="Passes over the candidate pairs.", show_default="3")] = None,
+    epochs: Annotated[Optional[float], typer.Option(help="Passes over the linked pairs.", show_default="8")] = None,
+    negatives_per_positive: Annotated[Optional[float], typer.Option(help="Unlinked pairs drawn afresh per epoch, per linked pair; 0 = all.", show_default="2")] = None,
     max_steps: Annotated[Optional[int], typer.Option(help="Optimisation steps (overrides --epochs).")] = None,
     batch_size: Annotated[Optional[int], typer.Option(show_default="16")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Peak learning rate.", show_default="1e-4")] = None,
-    max_len: Annotated[Optional[int], typer.Option(help="Tokens per pair window, markers included.", show_default="128")] = None,
+    max_len: Annotated[Optional[int], typer.Option(help="Tokens per pair window, markers included.", show_default="96")] = None,
     seed: Annotated[Optional[int], typer.Option(show_default="13")] = None,
     resume: Annotated[Optional[bool], typer.Option("--resume", help="Continue from the last checkpoint in OUTPUT/checkpoints.", show_default=False)] = None,
     max_minutes: Annotated[Optional[float], typer.Option(help="Stop training after this many minutes.")] = None,
@@ -34,11 +35,14 @@ def train_re_cmd(
     from zhie.training.train_re import ReRunConfig, train_re
 
     cfg = _config(ReRunConfig, config, output=output, data=data, dev=None if dev == "none" else dev,
-                  base_model=base_model, encoder_layers=encoder_layers, epochs=epochs, max_steps=max_steps,
+                  base_model=base_model, encoder_layers=encoder_layers, epochs=epochs,
+                  negatives_per_positive=negatives_per_positive or None, max_steps=max_steps,
                   batch_size=batch_size, lr=lr, max_len=max_len, seed=seed, resume=resume, max_minutes=max_minutes,
                   export_fp16=export_fp16)
     if dev == "none":
         cfg.dev = None
+    if negatives_per_positive == 0:
+        cfg.negatives_per_positive = None
     train_docs = _load(cfg.data)
     dev_docs = _load([cfg.dev]) if cfg.dev else None
     metrics = train_re(train_docs, dev_docs, cfg)
