@@ -23,6 +23,7 @@ from zhie.annotation.labelstudio.config import label_config
 from zhie.annotation.labelstudio.convert import document_to_result
 from zhie.annotation.records import Document
 from zhie.inference.ls_backend import create_app
+from zhie.training.run_config import NerRunConfig
 from zhie.annotate_cmd import annotate_app
 
 ARTICLES = {
@@ -97,7 +98,10 @@ def test_loop_from_articles_to_a_trained_model(label_studio: LabelStudioServer, 
         (pred,) = tasks[doc_id].predictions
         assert pred.model_version == version and 0.0 <= pred.score <= 1.0
         assert iface.validate_prediction({"result": pred.result})
-        assert all(ARTICLES[doc_id][r["value"]["start"]:r["value"]["end"]] == r["value"]["text"] for r in pred.result)
+        regions = [r for r in pred.result if r["type"] == "labels"]
+        assert all(ARTICLES[doc_id][r["value"]["start"]:r["value"]["end"]] == r["value"]["text"] for r in regions)
+        ids = {r["id"] for r in regions}  # suggested relations (bundled relation model) link suggested regions
+        assert all(r["from_id"] in ids and r["to_id"] in ids for r in pred.result if r["type"] == "relation")
     assert tasks["g1"].data["pub_date"] == "2024-11-10" and len(tasks["g1"].annotations) == 1
 
     # annotators at work: two corrections, one skip, one task left untouched
@@ -123,8 +127,9 @@ def test_loop_from_articles_to_a_trained_model(label_studio: LabelStudioServer, 
     assert converted.read_text(encoding="utf-8") == data.read_text(encoding="utf-8")
 
     train_docs = [Document.model_validate(d) for d in docs.values()]
-    metrics = train_ner(train_docs, None, tmp_path / "model", base_model=tiny_ner_model_dir, max_steps=5,
-                        batch_size=2, logging_steps=5)
+    config = NerRunConfig(output=str(tmp_path / "model"), base_model=str(tiny_ner_model_dir), max_steps=5,
+                          batch_size=2, logging_steps=5)
+    metrics = train_ner(train_docs, None, config)
     assert metrics["steps"] == 5
     again = Extractor.load(tmp_path / "model").predict(ARTICLES["a1"])
     assert again.text == ARTICLES["a1"]

@@ -185,7 +185,9 @@ TRICKY_CHARS = list("……⑴¼㍱Ⅻ㈱﷽😀👍🏽\u0301\u200b\ufeff\x00\x
 
 
 @settings(max_examples=150, deadline=None)
-@given(text=st.text(alphabet=st.one_of(st.characters(), st.sampled_from(TRICKY_CHARS)), max_size=120))
+# unpaired surrogates are not text: the Python API refuses them with a ValueError (tested above)
+@given(text=st.text(alphabet=st.one_of(st.characters(exclude_categories=("Cs",)), st.sampled_from(TRICKY_CHARS)),
+                   max_size=120))
 @example(text="¼")  # one character, three tokens (1 ⁄ 4) with the same offsets: two entities must not share it
 @example(text="项目……投资")
 def test_any_string_gives_a_valid_record(extractor, adversarial, text):
