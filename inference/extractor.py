@@ -120,22 +120,10 @@ class Extractor:
         return [Document.model_validate(d.model_dump()) for d in out]
 
 
-class _RelationStage:
-    """Stage adapter for the relation classifier (entities in, scored relations out)."""
-
-    name = "relations"
-
-    def __init__(self, tagger) -> None:
-        self.tagger = tagger
-
-    def __call__(self, docs: Sequence[Document]) -> list[Document]:
-        return self.tagger.predict(docs)
-
-
 def _relation_stage(model_dir: Path, quantize: bool) -> Stage:
     from zhie.inference.relations import RelationTagger
 
-    return _RelationStage(RelationTagger.load(model_dir, quantize=quantize))
+    return RelationTagger.load(model_dir, quantize=quantize)  # a Stage itself: name + __call__
 
 
 def _value_stage() -> Stage:

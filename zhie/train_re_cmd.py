@@ -31,7 +31,7 @@ def train_re_cmd(
     The resolved options are saved to OUTPUT/run_config.json (with the git revision) before training;
     thresholds are chosen on the dev set, whose report compares the model with the nearest-project rule.
     """
-    from zhie.train_cmd import _config, _load
+    from zhie.train_cmd import _check, _config, _load
     from zhie.training.train_re import ReRunConfig, train_re
 
     cfg = _config(ReRunConfig, config, output=output, data=data, dev=None if dev == "none" else dev,
@@ -43,6 +43,7 @@ def train_re_cmd(
         cfg.dev = None
     if negatives_per_positive == 0:
         cfg.negatives_per_positive = None
+    _check([*cfg.data, *([cfg.dev] if cfg.dev else [])])  # a bad spec fails before any loading, as in `train ner`
     train_docs = _load(cfg.data)
     dev_docs = _load([cfg.dev]) if cfg.dev else None
     metrics = train_re(train_docs, dev_docs, cfg)
