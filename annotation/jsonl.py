@@ -54,10 +54,11 @@ def _rejections_from_validation(line: int, rid: str | None, exc: ValidationError
     return out
 
 
-def read_models(path: str | Path | IO[str] | IO[bytes], model: type[M],
-                report: ReadReport | None = None) -> Iterator[M]:
-    """Yield each valid line as `model`; record every bad line in `report` and keep going.
+def read_numbered(path: str | Path | IO[str] | IO[bytes], model: type[M],
+                  report: ReadReport | None = None) -> Iterator[tuple[int, M]]:
+    """Yield (line number, record) for each valid line; record every bad line in `report` and keep going.
 
+    The line number lets a caller that rejects a valid record later (a repeated id) name its line.
     Files are read as bytes and decoded line by line, so a line that is not UTF-8 is rejected
     alone (a UTF-8 BOM at the start is dropped).
     """
@@ -96,10 +97,16 @@ def read_models(path: str | Path | IO[str] | IO[bytes], model: type[M],
                 report.rejected.append(first)
                 continue
             report.kept += 1
-            yield obj
+            yield n, obj
     finally:
         if own:
             fh.close()
+
+
+def read_models(path: str | Path | IO[str] | IO[bytes], model: type[M],
+                report: ReadReport | None = None) -> Iterator[M]:
+    """Yield each valid line as `model` (see `read_numbered`)."""
+    return (obj for _, obj in read_numbered(path, model, report))
 
 
 def read_documents(path: str | Path | IO[str], report: ReadReport | None = None) -> Iterator[Document]:

@@ -64,8 +64,12 @@ def _snapshot(db: Path, dest: Path) -> None:
     part.replace(dest)
 
 
-def start_label_studio(data_dir: Path, template_dir: Path | None = None, timeout: float = 240.0) -> LabelStudioServer:
-    """Start label-studio and wait until /health/ answers; raise with the log tail if it does not."""
+def start_label_studio(data_dir: Path, template_dir: Path | None = None, timeout: float = 240.0,
+                       block_local_ml: bool = False) -> LabelStudioServer:
+    """Start label-studio and wait until /health/ answers; raise with the log tail if it does not.
+
+    block_local_ml: keep Label Studio's default of refusing ML backends on local addresses.
+    """
     exe = label_studio_executable()
     if exe is None:
         raise FileNotFoundError("label-studio is not installed")
@@ -86,7 +90,7 @@ def start_label_studio(data_dir: Path, template_dir: Path | None = None, timeout
         "SENTRY_DSN": "",
         "FRONTEND_SENTRY_DSN": "",
         # the test ML backend listens on 127.0.0.1, which Label Studio blocks by default
-        "ML_BLOCK_LOCAL_IP": "false",
+        "ML_BLOCK_LOCAL_IP": str(block_local_ml).lower(),
     }
     for bare in ("USERNAME", "PASSWORD", "PORT", "HOST"):  # Label Studio reads these too
         env.pop(bare, None)

@@ -12,17 +12,19 @@ from label_studio_sdk.label_interface import LabelInterface
 from typer.testing import CliRunner
 
 from zhie.annotation.labels import ENTITY_LABELS, RELATION_LABELS, RELATION_TYPES
-from zhie.annotation.labelstudio.articles import has_annotations, read_articles
+from zhie.annotation.labelstudio.articles import IdConflict, has_annotations, read_articles
 from zhie.annotation.labelstudio.config import config_problems, label_config
 from zhie.annotation.labelstudio.convert import (
     convert_export,
     document_to_prediction,
     document_to_task,
+    read_export,
     result_to_document,
     task_to_document,
 )
 from zhie.annotation.labelstudio.select import select_uncertain, uncertainty
 from zhie.annotation.records import Document
+from zhie.annotation.split import is_held_out, split_holdout
 from zhie.annotate_cmd import annotate_app
 
 # emoji (outside the BMP), full-width digits/letters/punctuation, ideographic and repeated spaces
@@ -203,8 +205,17 @@ def test_relations_are_read_head_to_tail_whatever_way_they_were_drawn() -> None:
         assert r.head == "p" and r.tail in ("m", "l") and bool(rep.notes) == noted
     _, rep = convert_export([ls_task(1, [{"result": [*regions, relation("m", "l", "project_amount")]}], "d")], "t")
     assert "project_amount links MONEY m and LOC l, but needs PROJECT->MONEY" in rep.rejected[0].reason
-    _, rep = convert_export([ls_task(1, [{"result": [*regions, {**relation("p", "m", "x"), "labels": []}]}], "d")], "t")
-    assert "relation p->m has no label" in rep.rejected[0].reason
+
+
+def test_a_relation_left_without_a_label_is_dropped_and_the_task_kept() -> None:
+    unlabelled = {**relation("p", "l", "x"), "labels": []}
+    docs, rep = convert_export([ls_task(1, [{"result": [*GOOD, unlabelled]}], "d")], "t")
+    assert rep.kept == 1 and rep.rejected == []
+    assert [(r.head, r.tail, r.label) for r in docs[0].relations] == [("p", "m", "project_amount")]
+    assert len(docs[0].entities) == 3
+    (note,) = rep.notes
+    assert note.task_id == 1 and note.kind == "note" and "relation p->l has no label; dropped" in note.reason
+    assert "result[4]" in note.reason
 
 
 def test_task_made_in_the_ui_gets_an_id_from_the_task() -> None:
@@ -242,7 +253,7 @@ def test_read_articles_from_txt_dirs_and_jsonl(tmp_path: Path) -> None:
         json.dumps({"id": "r1", "text": "重庆", "entities": [{"id": "e1", "start": 0, "end": 2, "label": "LOC",
                                                                "text": "重庆"}]}, ensure_ascii=False),
         json.dumps({"id": "r2", "text": "无标注"}, ensure_ascii=False),
-        json.dumps({"id": "a", "text": "重复"}, ensure_ascii=False),
+        json.dumps({"id": "a", "text": "第一篇\n文章 😀"}, ensure_ascii=False),
         "{broken"]) + "\n", encoding="utf-8")
     docs, reports = read_articles([tmp_path / "news", recs])
     assert [(d.id, d.text) for d in docs] == [("2024/b", "第二篇"), ("a", "第一篇\n文章 😀"), ("r1", "重庆"),
@@ -250,7 +261,9 @@ def test_read_articles_from_txt_dirs_and_jsonl(tmp_path: Path) -> None:
     assert [has_annotations(d) for d in docs] == [False, False, True, False]
     rejected = {str(r) for rep in reports for r in rep.rejected}
     assert any("is empty" in r for r in rejected)
-    assert any("not UTF-8" in r for r in rejected) and any("duplicate record id" in r for r in rejected)
+    assert any("not UTF-8" in r for r in rejected)
+    # the repeated id is reported at its own line of the JSONL file, naming where it was first read
+    assert f"line 3 record a: field id: duplicate record id (first read from {tmp_path / 'news' / 'a.txt'})" in rejected
     assert sum(rep.read for rep in reports) == len(docs) + len(rejected) == 8
     with pytest.raises(FileNotFoundError):
         read_articles([tmp_path / "missing"])
@@ -280,3 +293,115 @@ def test_cli_never_prints_the_url_or_key(tmp_path: Path) -> None:
     assert "secret-path-x1" not in res.output and key not in res.output
     res = CliRunner().invoke(annotate_app, ["setup"], env={"LABEL_STUDIO_URL": url, "LABEL_STUDIO_API_KEY": ""})
     assert res.exit_code == 1 and "API key are both required" in res.output
+
+
+def test_one_id_for_two_different_articles_is_refused_naming_both(tmp_path: Path) -> None:
+    news = tmp_path / "news"
+    for folder, text in (("2024", "重庆签约"), ("2025", "成都开工"), ("again", "重庆签约")):
+        (news / folder).mkdir(parents=True)
+        (news / folder / "x.txt").write_text(text, encoding="utf-8")
+    docs, reports = read_articles([news / "2024", news / "again"])  # same text: a reported duplicate
+    assert [d.id for d in docs] == ["x"]
+    assert [str(r) for r in reports[1].rejected] == [
+        f"line 1 record x: field id: duplicate record id (first read from {news / '2024' / 'x.txt'})"]
+    recs = tmp_path / "recs.jsonl"
+    recs.write_text('{"id": "y", "text": "甲"}\n\n{"id": "y", "text": "乙"}\n', encoding="utf-8")
+    with pytest.raises(IdConflict) as err:
+        read_articles([news / "2024", news / "2025", recs])
+    msg = str(err.value)
+    assert msg.startswith("2 record id(s) name different articles")
+    assert f"id 'x': {news / '2025' / 'x.txt'} and {news / '2024' / 'x.txt'} hold different texts" in msg
+    assert f"id 'y': {recs} line 3 and {recs} line 1" in msg and "common parent folder" in msg
+    # the parent folder gives each its own id
+    docs, _ = read_articles([news])
+    assert sorted(d.id for d in docs) == ["2024/x", "2025/x", "again/x"]
+
+
+def test_cli_import_of_nothing_readable_fails(tmp_path: Path) -> None:
+    (tmp_path / "gbk").mkdir()
+    for i, text in enumerate(("重庆项目签约", "成都项目开工")):
+        (tmp_path / "gbk" / f"{i}.txt").write_bytes(text.encode("gbk"))
+    env = {"LABEL_STUDIO_URL": "http://127.0.0.1:9", "LABEL_STUDIO_API_KEY": "k"}  # never reached
+    res = CliRunner().invoke(annotate_app, ["import", str(tmp_path / "gbk")], env=env)
+    assert res.exit_code == 1 and "not UTF-8" in res.output and "read 0 articles from 2 files" in res.output
+    assert "error: nothing to import: no readable article" in res.output and "cannot reach" not in res.output
+
+
+def test_cli_convert_names_the_export_format_to_choose(tmp_path: Path) -> None:
+    json_min = [{"text": TEXT, "doc_id": "d1", "id": 1, "annotator": 1, "annotation_id": 3,
+                 "label": [{"start": 0, "end": 9, "text": TEXT[:9], "labels": ["PROJECT"]}]}]
+    cases = {
+        "min.json": (json.dumps(json_min, ensure_ascii=False).encode(), "this is a JSON-MIN export"),
+        "e.csv": ('"annotation_id","doc_id","id","text"\r\n3,"d1",1,"x"\r\n'.encode(), "this is a CSV export"),
+        "e.tsv": ('"annotation_id"\t"doc_id"\r\n3\t"d1"\r\n'.encode(), "this is a TSV export"),
+        "e.zip": (b"PK\x03\x04\x14\x00rest-of-a-zip", "this is a ZIP archive"),
+        "e.conll": ("-DOCSTART- -X- O\n重 -X- _ B-LOC\n".encode(), "this is a CONLL2003 export"),
+        "e.jsonl": (b'{"id": "a", "text": "x"}\n{"id": "b", "text": "y"}\n', "this is JSONL"),
+        "gbk.json": ("[{'中文'".encode("gbk"), "not UTF-8 text"),
+    }
+    for name, (raw, why) in cases.items():
+        (tmp_path / name).write_bytes(raw)
+        res = CliRunner().invoke(annotate_app, ["convert", str(tmp_path / name), "-o", str(tmp_path / "o.jsonl")])
+        assert res.exit_code == 1 and why in res.output, (name, res.output)
+        assert name == "e.jsonl" or "choosing JSON" in res.output
+        assert not (tmp_path / "o.jsonl").exists()
+    with pytest.raises(ValueError, match="JSON-MIN"):
+        read_export(json.dumps(json_min).encode())
+    assert read_export(b"[]") == []
+
+
+def test_cli_convert_of_nothing_fails_and_writes_into_new_folders(tmp_path: Path) -> None:
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([ls_task(1, [], "d1")], ensure_ascii=False), encoding="utf-8")
+    out, rep = tmp_path / "a" / "b" / "data.jsonl", tmp_path / "c" / "report.json"
+    res = CliRunner().invoke(annotate_app, ["convert", str(export), "-o", str(out), "--report", str(rep)])
+    assert res.exit_code == 1 and "1 tasks: kept 0, rejected 1 (unannotated 1)" in res.output
+    assert "no task converted" in res.output and not out.exists() and json.loads(rep.read_text())["kept"] == 0
+    export.write_text(json.dumps([ls_task(1, [{"result": GOOD}], "d1")], ensure_ascii=False), encoding="utf-8")
+    res = CliRunner().invoke(annotate_app, ["convert", str(export), "-o", str(out), "--report", str(rep)])
+    assert res.exit_code == 0 and json.loads(out.read_text(encoding="utf-8"))["id"] == "d1"
+
+
+# ---------------------------------------------------------------- held-out split
+
+def _records(n: int, start: int = 0) -> list[Document]:
+    return [Document(id=f"news/{i:04d}", text=f"第{i}篇") for i in range(start, start + n)]
+
+
+def test_holdout_is_deterministic_disjoint_complete_and_stable() -> None:
+    docs = _records(400)
+    train, held = split_holdout(docs, 0.15, seed=7)
+    assert (train, held) == split_holdout(list(docs), 0.15, seed=7)
+    assert sorted(d.id for d in train + held) == sorted(d.id for d in docs)  # every record exactly once
+    assert not {d.id for d in train} & {d.id for d in held}
+    assert 0.10 < len(held) / len(docs) < 0.20
+    assert {d.id for d in split_holdout(docs, 0.15, seed=8)[1]} != {d.id for d in held}
+    grown = _records(200, start=400) + docs[::-1]  # the next round's export: more records, another order
+    train2, held2 = split_holdout(grown, 0.15, seed=7)
+    assert {d.id for d in held} == {d.id for d in held2 if int(d.id[5:]) < 400}
+    assert {d.id for d in train} == {d.id for d in train2 if int(d.id[5:]) < 400}
+    assert split_holdout(docs, 0.0)[1] == [] and split_holdout(docs, 1.0)[0] == []
+    with pytest.raises(ValueError):
+        is_held_out("x", 1.5)
+
+
+def test_cli_split_writes_both_parts_from_jsonl_or_an_export(tmp_path: Path) -> None:
+    src = tmp_path / "round1.jsonl"
+    src.write_text("".join(d.model_dump_json() + "\n" for d in _records(60)) + "not json\n", encoding="utf-8")
+    out, held = tmp_path / "split" / "train.jsonl", tmp_path / "split" / "heldout.jsonl"
+    args = ["split", str(src), "--holdout", "0.2", "--seed", "3", "-o", str(out), "--heldout", str(held)]
+    res = CliRunner().invoke(annotate_app, args)
+    assert res.exit_code == 0, res.output
+    assert "line 61" in res.output and "60 records:" in res.output
+    ids = [[json.loads(x)["id"] for x in f.read_text(encoding="utf-8").splitlines()] for f in (out, held)]
+    want_train, want_held = split_holdout(_records(60), 0.2, seed=3)
+    assert ids == [[d.id for d in want_train], [d.id for d in want_held]]
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps([ls_task(i, [{"result": GOOD}], f"news/{i:04d}") for i in range(60)],
+                                 ensure_ascii=False), encoding="utf-8")
+    res = CliRunner().invoke(annotate_app, ["split", str(export), *args[2:]])
+    assert res.exit_code == 0, res.output
+    assert [[json.loads(x)["id"] for x in f.read_text(encoding="utf-8").splitlines()] for f in (out, held)] == ids
+    (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    res = CliRunner().invoke(annotate_app, ["split", str(tmp_path / "empty.jsonl"), *args[2:]])
+    assert res.exit_code == 1 and "no records" in res.output

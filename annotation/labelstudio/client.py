@@ -15,6 +15,7 @@ from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 from label_studio_sdk.types.import_api_request import ImportApiRequest
 
+from zhie.annotation.labelstudio.config import TEXT_KEY
 from zhie.annotation.labelstudio.convert import DOC_ID_KEY
 
 
@@ -86,35 +87,67 @@ class Studio:
                          if (ml.url or "").rstrip("/") == url.rstrip("/")), None)
 
     def connect_backend(self, project_id: int, url: str, title: str) -> tuple[int, str]:
-        """Attach an ML backend (Label Studio checks /health and /setup); returns (id, what happened).
+        """Attach an ML backend and make it the project's source of suggestions; returns (id, what happened).
 
-        Label Studio also registers the backend's /webhook, which its SSRF protection refuses for a
-        local address: the backend is then created and connected but the call answers 403. The
-        webhook only carries events we acknowledge, so that case counts as connected.
+        Success is what Label Studio reports after checking /health and /setup again, not the answer
+        to the create call: that call answers 403 when Label Studio refuses to register the backend's
+        /webhook (its SSRF protection blocks local webhook addresses) although the backend itself was
+        created and connects. The webhook only carries events we acknowledge, so it is not needed.
+        A backend that is not connected raises LabelStudioError.
         """
-        if (ml_id := self._backend_id(project_id, url)) is not None:
-            return ml_id, "already connected"
-        try:
-            with self._calls("connecting the ML backend"):
-                ml = self._ls.ml.create(project=project_id, url=url, title=title, is_interactive=True,
-                                        auto_update=True)
-            assert ml.id is not None
-            return ml.id, "connected"
-        except LabelStudioError as exc:
-            if (ml_id := self._backend_id(project_id, url)) is None:
-                raise
-            return ml_id, f"connected; Label Studio did not register its /webhook, which is optional ({exc})"
-
-    def backend_state(self, ml_id: int) -> str:
+        what = "already connected"
+        if (ml_id := self._backend_id(project_id, url)) is None:
+            what = "connected"
+            try:
+                with self._calls(f"connecting the ML backend at {url}"):
+                    ml_id = self._ls.ml.create(project=project_id, url=url, title=title, is_interactive=True,
+                                               auto_update=True).id
+            except LabelStudioError as exc:
+                if (ml_id := self._backend_id(project_id, url)) is None:
+                    hint = (" (Label Studio refuses ML backends on local addresses unless it was started with "
+                            "ML_BLOCK_LOCAL_IP=false)" if "HTTP 403" in str(exc) else "")
+                    raise LabelStudioError(f"{exc}{hint}") from None
+        assert ml_id is not None
         with self._calls("reading the ML backend"):
-            ml = self._ls.ml.get(id=ml_id)
-        return f"{ml.readable_state or ml.state}" + (f": {ml.error_message}" if ml.error_message else "")
+            ml = self._ls.ml.get(id=ml_id)  # Label Studio calls /health and /setup again here
+        state = f"{ml.readable_state or ml.state}" + (f": {ml.error_message}" if ml.error_message else "")
+        if ml.state not in ("CO", "TR", "PR"):  # connected, training, predicting
+            raise LabelStudioError(f"ML backend {ml_id} at {url} is not connected (state {state}); "
+                                   "is `zhie annotate backend` running there?")
+        # Label Studio serves only the project's model version; a backend's title selects live suggestions
+        self._set_model_version(project_id, ml.title or title)
+        return ml_id, f"{what} (model {ml.model_version}); Label Studio now asks it for suggestions"
 
-    def doc_ids(self, project_id: int) -> set[str]:
-        """Record ids already in the project, so a second import of the same folder adds nothing."""
+    def _set_model_version(self, project_id: int, version: str) -> None:
+        with self._calls(f"setting the model version of project {project_id}"):
+            self._ls.projects.update(id=project_id, model_version=version)
+
+    def show_predictions(self, project_id: int, version: str) -> str:
+        """Make Label Studio serve predictions of model `version`; returns what was done, to report.
+
+        Label Studio shows (in *Label All Tasks*, as the prediction score) only predictions whose
+        model_version is the project's `model_version`, and sets that only on the first import.
+        A project whose model version names a live ML backend already running `version` is left
+        alone: the backend serves the imported predictions and makes new ones for older tasks.
+        """
+        with self._calls(f"reading project {project_id}"):
+            current = self._ls.projects.get(id=project_id).model_version or ""
+            live = next((ml for ml in self._ls.ml.list(project=project_id) if current and ml.title == current), None)
+        if current == version:
+            return f"Label Studio shows predictions of model {version}"
+        if live is not None and live.model_version == version:
+            return f"Label Studio shows predictions of model {version}, from ML backend {current!r}"
+        self._set_model_version(project_id, version)
+        was = f"live ML backend {current!r}" if live is not None else (f"model {current}" if current else "none")
+        return (f"Label Studio now shows predictions of model {version} (was: {was}); "
+                "tasks imported with other models keep theirs, hidden")
+
+    def doc_texts(self, project_id: int) -> dict[str, object]:
+        """Text of each record id already in the project, so a second import of the same folder adds
+        nothing and a different article under a known id is caught."""
         with self._calls(f"listing tasks of project {project_id}"):
             tasks: Iterable[Any] = self._ls.tasks.list(project=project_id, fields="task_only", page_size=500)
-            return {t.data[DOC_ID_KEY] for t in tasks
+            return {t.data[DOC_ID_KEY]: t.data.get(TEXT_KEY) for t in tasks
                     if isinstance(t.data, dict) and isinstance(t.data.get(DOC_ID_KEY), str)}
 
     def import_tasks(self, project_id: int, tasks: Sequence[dict[str, Any]], batch_size: int = 500) -> int:

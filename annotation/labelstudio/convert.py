@@ -15,11 +15,14 @@ Reading an export, every task ends up kept or rejected with a reason, never drop
   then annotation id); the others are named in a note;
 - a region whose text[start:end] differs from its text, a relation to a missing region, an unknown
   label, overlapping spans, ...: rejected (invalid), naming the field;
+- a relation drawn but left without a label is dropped, with a note; the task is kept;
 - a relation drawn tail -> head (MONEY -> PROJECT) is read head -> tail, with a note.
 A task without data.doc_id (made in the UI) gets the id "ls-<task id>".
+Only the full JSON export carries all of this: `read_export` names any other export format given.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeGuard
@@ -192,8 +195,11 @@ def _relations(item: dict[str, Any], labels_of: dict[str, str], where: str,
     elif direction not in ("right", "bi"):
         raise ConversionError(f"{where}.direction", f"unknown direction {direction!r}")
     labels = item.get("labels")
-    if not isinstance(labels, list) or not labels:
-        raise ConversionError(f"{where}.labels", f"relation {a}->{b} has no label")
+    if not labels:  # drawn but never labelled: a slip that should not cost the rest of the task
+        notes.append(f"{where}: relation {a}->{b} has no label; dropped")
+        return []
+    if not isinstance(labels, list):
+        raise ConversionError(f"{where}.labels", f"relation {a}->{b}: labels {labels!r} is not a list")
     out = []
     for lab in labels:
         if lab not in RELATION_TYPES:
@@ -321,3 +327,43 @@ def convert_export(tasks: Iterable[Any], source: str) -> tuple[list[Document], C
         report.notes.extend(TaskIssue(tid, doc.id, "note", None, n) for n in notes)
         docs.append(doc)
     return docs, report
+
+
+CHOOSE_JSON = "export again choosing JSON (Export -> JSON), the only format that keeps relations and ids"
+
+
+def read_export(raw: bytes) -> list[Any]:
+    """The tasks of a full JSON export; any other export format raises ValueError naming it.
+
+    Label Studio offers JSON-MIN, CSV, TSV, CONLL2003 and zipped formats beside JSON; given one of
+    them the converter would otherwise find no task or only part of each (no relations).
+    """
+    if raw.startswith(b"PK\x03\x04"):
+        raise ValueError(f"this is a ZIP archive (a COCO, YOLO or similar export), not a JSON export; {CHOOSE_JSON}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text ({exc.reason} at byte {exc.start}); {CHOOSE_JSON}") from None
+    first = text.lstrip().split("\n", 1)[0].strip()
+    try:
+        tasks = json.loads(text)
+    except json.JSONDecodeError as exc:
+        if first.startswith("{"):
+            raise ValueError("this is JSONL (one record per line), not a Label Studio export: records need "
+                             "no conversion") from None
+        if first.startswith("-DOCSTART-"):
+            kind = "a CONLL2003 export"
+        elif "\t" in first:
+            kind = "a TSV export"
+        elif "," in first:
+            kind = "a CSV export"
+        else:
+            kind = f"not JSON ({exc.msg} at line {exc.lineno})"
+        raise ValueError(f"this is {kind}; {CHOOSE_JSON}") from None
+    if not isinstance(tasks, list):
+        raise ValueError(f"expected a list of tasks (Label Studio's JSON export); {CHOOSE_JSON}")
+    dicts = [t for t in tasks if isinstance(t, dict)]
+    if dicts and not any("data" in t for t in dicts):
+        raise ValueError("this is a JSON-MIN export (flat rows without data and annotations, no relations); "
+                         + CHOOSE_JSON)
+    return tasks
