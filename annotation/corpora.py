@@ -37,13 +37,14 @@ def _document(doc_id: str, text: str, spans: Iterable[tuple[int, int, str]], fil
 CLUENER_MAP = {"company": "ORG", "government": "ORG", "organization": "ORG", "address": "LOC", "scene": "LOC"}
 
 
-def read_cluener(path: Path) -> Iterator[Document]:
-    """CLUENER2020 (end offsets inclusive); names, positions and titles are not our labels."""
+def read_cluener(path: Path, fill_patterns: bool = True) -> Iterator[Document]:
+    """CLUENER2020 (end offsets inclusive); names, positions and titles are not our labels.
+    `fill_patterns=False` gives the corpus's own spans only (to score against, not to train on)."""
     for n, line in enumerate(open(path, encoding="utf-8"), 1):
         r = json.loads(line)
         spans = [(s, e + 1, CLUENER_MAP[typ]) for typ, ments in r.get("label", {}).items() if typ in CLUENER_MAP
                  for places in ments.values() for s, e in places]
-        yield _document(f"cluener-{path.stem}-{n}", r["text"], spans, fill_patterns=True)
+        yield _document(f"cluener-{path.stem}-{n}", r["text"], spans, fill_patterns)
 
 
 FEWFC_MAP = {"sub-org": "ORG", "obj-org": "ORG", "target-company": "ORG", "institution": "ORG",
@@ -73,7 +74,7 @@ _ORG_SUFFIX = re.compile(r"^(政府|委员会|人大|政协|党委|市委|省委
 PD_MAP = {"ns": "LOC", "t": "DATE", "nt": "ORG"}
 
 
-def read_peoples_daily(path: Path | None = None) -> Iterator[Document]:
+def read_peoples_daily(path: Path | None = None, fill_patterns: bool = True) -> Iterator[Document]:
     """People's Daily 1998: consecutive ns → one LOC (a hierarchy), t → DATE, nt → ORG, money by pattern.
 
     Its compound organisation names are flattened ("X市/ns 政府/n"), which would teach "X市" as LOC
@@ -103,4 +104,4 @@ def read_peoples_daily(path: Path | None = None) -> Iterator[Document]:
             text += word
             pos_at = e
         if pos_at:
-            yield _document(f"pd1998-{n}", text, [tuple(s) for s in spans], fill_patterns=True)
+            yield _document(f"pd1998-{n}", text, [tuple(s) for s in spans], fill_patterns)

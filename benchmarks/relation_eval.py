@@ -4,7 +4,10 @@
   (b) end to end: entities predicted by the NER model, then relations; scored with strict spans
       (a relation counts only when both of its entities match gold exactly).
 
-  python benchmarks/relation_eval.py [--split dev] [--re-model DIR] [--ner-model DIR] [-o report.json]
+  python benchmarks/relation_eval.py [--split dev] [--model DIR] [--re-model DIR] [-o report.json]
+
+--model is a NER model folder (default: the bundled one); its relations are those `Extractor.load`
+gives it: the shared head saved beside its weights, or the marker model of --re-model.
 """
 from __future__ import annotations
 
@@ -17,7 +20,6 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from zhie.inference import Extractor  # noqa: E402
-from zhie.inference.relations import RelationTagger  # noqa: E402
 from zhie.training.data_specs import load_source  # noqa: E402
 from zhie.training.metrics import evaluate_documents  # noqa: E402
 from zhie.training.relation_baseline import nearest_project_all  # noqa: E402
@@ -29,19 +31,21 @@ def relation_scores(gold, pred) -> dict:
     return evaluate_documents(gold, pred)["relations"]
 
 
-def evaluate(split: str, re_model: Path, ner_model: Path | None) -> dict:
+def evaluate(split: str, model: Path | None, re_model: Path | None) -> dict:
     gold = load_source(split)
     given = [d.model_copy(update={"relations": []}) for d in gold]
-    tagger = RelationTagger.load(re_model)
-    ner = Extractor.load(ner_model, relations=False, values=False)
-    predicted = [d.model_copy(update={"relations": [], "projects": None}) for d in ner.predict_documents(given)]
+    ex = Extractor.load(model, relations=re_model, values=False)
+    if ex.relations is None:
+        raise SystemExit(f"{model or 'the bundled model'} has no relation head and no --re-model was given")
+    predicted = ex.predict_documents(given)
+    entities_only = [d.model_copy(update={"relations": [], "projects": None}) for d in predicted]
     return {
-        "split": split, "documents": len(gold), "relation_model": str(re_model),
-        "ner_model": str(ner_model or "bundled"),
-        "given_entities": {"model": relation_scores(gold, tagger.predict(given)),
+        "split": split, "documents": len(gold), "model": str(model or "bundled"),
+        "relations": type(ex.relations).__name__ + (f" {re_model}" if re_model else " (shared head)"),
+        "given_entities": {"model": relation_scores(gold, [ex.predict_relations(d) for d in given]),
                            "nearest_project_rule": relation_scores(gold, nearest_project_all(given))},
-        "end_to_end": {"model": relation_scores(gold, tagger.predict(predicted)),
-                       "nearest_project_rule": relation_scores(gold, nearest_project_all(predicted)),
+        "end_to_end": {"model": relation_scores(gold, predicted),
+                       "nearest_project_rule": relation_scores(gold, nearest_project_all(entities_only)),
                        "ner_entities_micro_f1": evaluate_documents(gold, predicted)["entities"]["micro avg"]["f1-score"]},
     }
 
@@ -61,12 +65,12 @@ def table(rep: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", default="dev", help="news split (train/dev/test) or a canonical JSONL file")
-    ap.add_argument("--re-model", type=Path, default=REPO / "models" / "weights" / "re")
-    ap.add_argument("--ner-model", type=Path, default=None, help="default: the bundled NER model")
+    ap.add_argument("--model", type=Path, default=None, help="NER model folder; default: the bundled one")
+    ap.add_argument("--re-model", type=Path, default=None, help="a marker relation model folder instead of the shared head")
     ap.add_argument("-o", "--output", type=Path, help="write the report as JSON here")
     a = ap.parse_args()
     spec = a.split if a.split.endswith(".jsonl") else f"news:{a.split}"
-    rep = evaluate(spec, a.re_model, a.ner_model)
+    rep = evaluate(spec, a.model, a.re_model)
     print(table(rep))
     if a.output:
         a.output.write_text(json.dumps(rep, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

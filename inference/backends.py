@@ -15,15 +15,19 @@ import torch
 from zhie.models.ner import load_ner_model
 
 ONNX_FILE = "model.onnx"
+HIDDEN_OUTPUT = "hidden"  # the exported last hidden states
 
 
 class TokenBackend(Protocol):
-    """Per-token probabilities over the model's tags for (batch, width) int64 inputs."""
+    """Per-token probabilities over the model's tags for (batch, width) int64 inputs, and, when asked,
+    the encoder's last hidden states (batch, width, hidden) that the shared relation head reads."""
 
     name: str
     num_labels: int
+    hidden_size: int
 
-    def token_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
+    def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray,
+                      hidden: bool = False) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -37,6 +41,7 @@ class TorchBackend:
     def __init__(self, model: torch.nn.Module, quantize: bool = False) -> None:
         model = model.eval()
         self.num_labels = int(model.config.num_labels)
+        self.hidden_size = int(model.config.hidden_size)
         if quantize:
             model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
         self.model = model
@@ -47,23 +52,27 @@ class TorchBackend:
         return cls(load_ner_model(model_dir), quantize=quantize)
 
     @torch.inference_mode()
-    def token_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask))
-        return torch.softmax(out.logits.float(), -1).numpy()
+    def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray,
+                      hidden: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask),
+                         output_hidden_states=hidden)
+        states = out.hidden_states[-1].float().numpy() if hidden else None
+        return torch.softmax(out.logits.float(), -1).numpy(), states
 
 
 class OnnxBackend:
     """An exported token classifier run by ONNX Runtime (`zhie.inference.onnx_export` writes the file)."""
 
-    def __init__(self, onnx_path: str | Path, num_labels: int, threads: int | None = None) -> None:
+    def __init__(self, onnx_path: str | Path, num_labels: int, hidden_size: int, threads: int | None = None) -> None:
         import onnxruntime as ort  # optional extra: only needed when this backend is chosen
 
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
-        self.num_labels = num_labels
+        self.num_labels, self.hidden_size = num_labels, hidden_size
         self.name = f"onnxruntime:{Path(onnx_path).name}"
+        self.has_hidden = HIDDEN_OUTPUT in {o.name for o in self.session.get_outputs()}
 
     @classmethod
     def load(cls, model_dir: str | Path, onnx_file: str = ONNX_FILE) -> "OnnxBackend":
@@ -72,8 +81,13 @@ class OnnxBackend:
         path = Path(model_dir) / onnx_file
         if not path.exists():
             raise FileNotFoundError(f"no {onnx_file} in {model_dir}: run `zhie export-onnx {model_dir}` first")
-        return cls(path, AutoConfig.from_pretrained(str(model_dir)).num_labels)
+        config = AutoConfig.from_pretrained(str(model_dir))
+        return cls(path, config.num_labels, config.hidden_size)
 
-    def token_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        (logits,) = self.session.run(["logits"], {"input_ids": input_ids, "attention_mask": attention_mask})
-        return _softmax(logits.astype(np.float32))
+    def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray,
+                      hidden: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+        if hidden and not self.has_hidden:
+            raise ValueError(f"{self.name} has no `{HIDDEN_OUTPUT}` output: re-export it with `zhie export-onnx`")
+        names = ["logits", HIDDEN_OUTPUT] if hidden else ["logits"]
+        out = self.session.run(names, {"input_ids": input_ids, "attention_mask": attention_mask})
+        return _softmax(out[0].astype(np.float32)), (out[1].astype(np.float32) if hidden else None)

@@ -3,7 +3,8 @@
     texts ─▶ NerTagger (backend: torch fp32 | torch int8 | ONNX Runtime) ─▶ relations ─▶ values ─▶ projects
 
 Each stage takes and returns `Document`s, so a stage can be run alone (`predict_relations` on
-entities a person corrected) and a new stage slots in without touching the others.
+entities a person corrected) and a new stage slots in without touching the others. The default
+relation stage reads the token states the NER pass kept, so one encoder pass serves both.
 """
 from __future__ import annotations
 
@@ -11,10 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, Protocol
 
+from transformers import AutoConfig
+
 from zhie.annotation.records import Document
 from zhie.inference.backends import OnnxBackend, TokenBackend, TorchBackend
 from zhie.inference.ner import NerTagger
 from zhie.inference.projects import ProjectStage
+from zhie.models.ner import crf_transitions
+from zhie.models.pair_head import has_pair_head
 from zhie.models.tokenizer import load_tokenizer
 from zhie.models.version import model_version
 
@@ -61,10 +66,12 @@ class Extractor:
     @classmethod
     def load(cls, path: str | Path | None = None, quantize: bool = False, backend: Backend = "torch",
              relations: str | Path | bool | None = None, values: bool = True, **ner_options) -> "Extractor":
-        """Load a saved NER model folder (`None`: the bundled default) and the relation model.
+        """Load a saved NER model folder (`None`: the bundled default) and its relation stage.
 
         quantize: dynamic int8 (torch backend); backend "onnx" runs `model.onnx` in the NER folder.
-        relations: a relation model folder; `None` = the bundled one when present; `False` = none.
+        relations: `None` = the relation head saved beside the NER weights (`zhie train re-head`: no second
+        encoder pass), else a bundled marker model when present; a folder = that marker model
+        (`zhie train re`); `False` = none.
         values: normalise MONEY/DATE/LOC values (amounts, ISO dates, administrative divisions).
         """
         ner_dir = Path(path) if path is not None else DEFAULT_MODEL_DIR
@@ -72,14 +79,18 @@ class Extractor:
         engine: TokenBackend = (OnnxBackend.load(ner_dir) if backend == "onnx"
                                 else TorchBackend.load(ner_dir, quantize=quantize))
         version = model_version(ner_dir) + ("-int8" if quantize and backend == "torch" else "")
-        ner = NerTagger(engine, load_tokenizer(ner_dir), **ner_options)
+        transitions = crf_transitions(AutoConfig.from_pretrained(str(ner_dir)))
+        ner = NerTagger(engine, load_tokenizer(ner_dir), transitions=transitions, **ner_options)
         rel_stage = None
-        rel_dir = DEFAULT_RELATION_DIR if relations is None or relations is True else relations
-        if relations is not False and (relations is not None or (Path(rel_dir) / "config.json").exists()):
-            rel_dir = Path(rel_dir)
-            _check_model_dir(rel_dir, "relation", bundled=relations is None)
-            rel_stage = _relation_stage(rel_dir, quantize)
-            version += "+" + model_version(rel_dir)
+        if relations is None and has_pair_head(ner_dir):  # the head beside the NER weights: one encoder pass
+            rel_stage = _shared_relation_stage(ner, ner_dir)
+        else:
+            rel_dir = DEFAULT_RELATION_DIR if relations is None or relations is True else relations
+            if relations is not False and (relations is not None or (Path(rel_dir) / "config.json").exists()):
+                rel_dir = Path(rel_dir)
+                _check_model_dir(rel_dir, "relation", bundled=relations is None)
+                rel_stage = _relation_stage(rel_dir, quantize)
+                version += "+" + model_version(rel_dir)
         return cls(ner, version, relations=rel_stage, values=_value_stage() if values else None)
 
     def predict(self, text: str, pub_date: str | None = None, id: str | None = None) -> Document:
@@ -124,6 +135,12 @@ def _relation_stage(model_dir: Path, quantize: bool) -> Stage:
     from zhie.inference.relations import RelationTagger
 
     return RelationTagger.load(model_dir, quantize=quantize)  # a Stage itself: name + __call__
+
+
+def _shared_relation_stage(ner: NerTagger, model_dir: Path) -> Stage:
+    from zhie.inference.relations import SharedRelationTagger
+
+    return SharedRelationTagger.load(ner, model_dir)
 
 
 def _value_stage() -> Stage:

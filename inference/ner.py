@@ -7,34 +7,70 @@ it has the most context (zhie.models.windows, shared with training).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from zhie.annotation.records import Document, Entity
 from zhie.inference.backends import TokenBackend
 from zhie.inference.decode import token_spans
-from zhie.models.windows import make_windows
+from zhie.models.crf import Transitions
+from zhie.models.windows import run_windows
+
+
+@dataclass
+class TokenStates:
+    """What one encoder pass over a text gives: token offsets, tag probabilities, last hidden states."""
+
+    offsets: list[tuple[int, int]]
+    probs: np.ndarray
+    hidden: np.ndarray | None = None
 
 
 class NerTagger:
-    """Stage 1: texts → entities with scores."""
+    """Stage 1: texts → entities with scores.
+
+    With `keep_hidden`, the encoder's states of the last batch are kept (`states`), so a relation
+    head that reads them (zhie.inference.relations.SharedRelationTagger) needs no second pass.
+    """
 
     name = "ner"
 
     def __init__(self, backend: TokenBackend, tokenizer, window: int = 254, stride: int = 192,
-                 batch_size: int = 16) -> None:
+                 batch_size: int = 16, keep_hidden: bool = False, transitions: Transitions | None = None) -> None:
         self.backend = backend
+        self.transitions = transitions  # a CRF-trained model's learned tag transitions (config `zhie_crf`)
         self.tokenizer = tokenizer
         self.window, self.stride, self.batch_size = window, stride, batch_size
+        self.keep_hidden = keep_hidden
+        self._last: tuple[tuple[str, ...], list[TokenStates]] | None = None
+
+    def states(self, texts: Sequence[str]) -> list[TokenStates]:
+        """Token states of `texts` with hidden states: those kept from the last batch when it was these
+        texts (handed over once, then dropped: they are large), else a fresh encoder pass."""
+        last, self._last = self._last, None
+        if last is not None and last[0] == tuple(texts):
+            return last[1]
+        states = self.encode(texts, hidden=True)
+        self._last = None
+        return states
+
+    def encode(self, texts: Sequence[str], hidden: bool = False) -> list[TokenStates]:
+        """One encoder pass over `texts` (windows of all texts share batches)."""
+        enc = self.tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
+        outputs = self.token_outputs(enc["input_ids"], hidden)
+        states = [TokenStates(offsets, p, h) for offsets, (p, h) in zip(enc["offset_mapping"], outputs, strict=True)]
+        self._last = (tuple(texts), states) if hidden else None
+        return states
 
     def __call__(self, docs: Sequence[Document]) -> list[Document]:
         """The documents with `entities` replaced by the model's (relations cleared: they named old ids)."""
-        enc = self.tokenizer([d.text for d in docs], add_special_tokens=False, return_offsets_mapping=True)
-        probs = self.token_probs(enc["input_ids"])
+        states = self.encode([d.text for d in docs], hidden=self.keep_hidden)
         out = []
-        for doc, p, offsets in zip(docs, probs, enc["offset_mapping"], strict=True):
+        for doc, st in zip(docs, states, strict=True):
+            p, offsets = st.probs, st.offsets
             spans: list[list] = []
-            for s, e, label, score in token_spans(p):
+            for s, e, label, score in token_spans(p, self.transitions):
                 cs, ce = offsets[s][0], offsets[e - 1][1]
                 if ce <= cs:
                     continue
@@ -51,23 +87,15 @@ class NerTagger:
         return out
 
     def token_probs(self, ids_per_text: Sequence[Sequence[int]]) -> list[np.ndarray]:
-        """Per-token tag probabilities for each text; windows of all texts share batches."""
+        """Per-token tag probabilities for each text."""
+        return [p for p, _ in self.token_outputs(ids_per_text)]
+
+    def token_outputs(self, ids_per_text: Sequence[Sequence[int]],
+                      hidden: bool = False) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        """Per-token tag probabilities (and last hidden states) for each text; windows of all texts share batches."""
         tok = self.tokenizer
-        result = [np.zeros((len(ids), self.backend.num_labels), dtype=np.float32) for ids in ids_per_text]
-        jobs = [(i, w) for i, ids in enumerate(ids_per_text) if len(ids)
-                for w in make_windows(len(ids), self.window, self.stride)]
-        jobs.sort(key=lambda j: j[1].end - j[1].start)  # similar lengths share a batch: less padding
-        for b in range(0, len(jobs), self.batch_size):
-            batch = jobs[b:b + self.batch_size]
-            seqs = [[tok.cls_token_id, *ids_per_text[i][w.start:w.end], tok.sep_token_id] for i, w in batch]
-            width = max(len(s) for s in seqs)
-            input_ids = np.full((len(seqs), width), tok.pad_token_id, dtype=np.int64)
-            mask = np.zeros((len(seqs), width), dtype=np.int64)
-            for r, s in enumerate(seqs):
-                input_ids[r, :len(s)] = s
-                mask[r, :len(s)] = 1
-            p = self.backend.token_probs(input_ids, mask)
-            for r, (i, w) in enumerate(batch):
-                lo, hi = w.keep_from - w.start, w.keep_to - w.start
-                result[i][w.keep_from:w.keep_to] = p[r, 1 + lo:1 + hi]
-        return result
+        width = self.backend.hidden_size if hidden else 0
+        outs = run_windows(ids_per_text, lambda ids, mask: self.backend.token_outputs(ids, mask, hidden),
+                           (self.backend.num_labels, width), self.window, self.stride, self.batch_size,
+                           tok.cls_token_id, tok.sep_token_id, tok.pad_token_id)
+        return [(p, h if hidden else None) for p, h in outs]

@@ -1,42 +1,60 @@
-"""Export a saved NER model to ONNX (optionally int8) so `OnnxBackend` can run it without torch overhead."""
+"""Export a saved NER model to ONNX (optionally graph-optimised, optionally int8) for `OnnxBackend`."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
 
-from zhie.inference.backends import ONNX_FILE
+from zhie.inference.backends import HIDDEN_OUTPUT, ONNX_FILE
 from zhie.models.ner import load_ner_model
 
 
-class _Logits(torch.nn.Module):
-    """The exporter wants tensors out, not a ModelOutput."""
+class _Outputs(torch.nn.Module):
+    """The exporter wants tensors out, not a ModelOutput: the logits and the last hidden states."""
 
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+        return out.logits, out.hidden_states[-1]
 
 
-def export_onnx(model_dir: str | Path, int8: bool = True, onnx_file: str = ONNX_FILE) -> Path:
-    """Write `model_dir/onnx_file`; with `int8`, dynamic int8 weights (smaller, faster on CPU)."""
+def optimize_graph(src: Path, dst: Path, num_heads: int, hidden_size: int) -> None:
+    """ONNX Runtime's BERT optimiser: fused embedding, attention, GELU and layer-norm kernels, the
+    measured gain over plain ORT on CPU (it fuses attention only in an eager-attention export)."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    optimize_model(str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden_size).save_model_to_file(str(dst))
+
+
+def export_onnx(model_dir: str | Path, int8: bool = True, optimize: bool = False, onnx_file: str = ONNX_FILE) -> Path:
+    """Write `model_dir/onnx_file`; `optimize` runs ORT's BERT optimiser on the graph, then `int8`
+    stores dynamic int8 weights (smaller, faster on CPU)."""
     model_dir = Path(model_dir)
     model = load_ner_model(model_dir)
     model.config._attn_implementation = "eager"  # ONNX Runtime fuses eager attention only
-    wrapper = _Logits(model).eval()  # the exporter restores the wrapper's mode recursively: set it
+    wrapper = _Outputs(model).eval()  # the exporter restores the wrapper's mode recursively: set it
     dummy = torch.ones((2, 16), dtype=torch.long)
     out = model_dir / onnx_file
-    fp32 = out.with_suffix(".fp32.onnx") if int8 else out
-    torch.onnx.export(wrapper, (dummy, dummy), str(fp32), input_names=["input_ids", "attention_mask"],
-                      output_names=["logits"], dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
-                                                             "attention_mask": {0: "batch", 1: "seq"},
-                                                             "logits": {0: "batch", 1: "seq"}},
+    graph = out.with_suffix(".fp32.onnx") if int8 or optimize else out
+    torch.onnx.export(wrapper, (dummy, dummy), str(graph), input_names=["input_ids", "attention_mask"],
+                      output_names=["logits", HIDDEN_OUTPUT],
+                      dynamic_axes={name: {0: "batch", 1: "seq"} for name in ("input_ids", "attention_mask", "logits",
+                                                                             HIDDEN_OUTPUT)},
                       opset_version=17, dynamo=False)
+    if optimize:
+        fused = out.with_suffix(".opt.onnx") if int8 else out
+        optimize_graph(graph, fused, model.config.num_attention_heads, model.config.hidden_size)
+        graph.unlink()
+        graph = fused
     if int8:
+        import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        quantize_dynamic(str(fp32), str(out), weight_type=QuantType.QInt8)
-        fp32.unlink()
+        # the fused contrib operators carry no type information the quantiser can infer: say it is float
+        extra = {"DefaultTensorType": onnx.TensorProto.FLOAT} if optimize else {}
+        quantize_dynamic(str(graph), str(out), weight_type=QuantType.QInt8, extra_options=extra)
+        graph.unlink()
     return out

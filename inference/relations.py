@@ -1,7 +1,9 @@
 """The relation stage: documents with entities in, the same documents with scored relations out.
 
-Candidate pairs, marked encoder inputs, batching and thresholds are zhie.models.relation's (shared
-with training), so what is evaluated is exactly what runs here.
+Two kinds: `SharedRelationTagger` (the default: a small head over the NER encoder's states, no second
+encoder pass) and `RelationTagger` (a separate marker model that re-reads every candidate pair).
+Candidate pairs, inputs and thresholds are zhie.models' (shared with training), so what is evaluated
+is exactly what runs here.
 """
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from pathlib import Path
 import torch
 
 from zhie.annotation.records import Document
-from zhie.models.relation import load_relation_model, predict_relations
+from zhie.inference.ner import NerTagger
+from zhie.models.pair_head import head_probs, load_pair_head
+from zhie.models.relation import load_relation_model, predict_relations, with_relations
 from zhie.models.tokenizer import load_tokenizer
 
 
@@ -43,3 +47,32 @@ class RelationTagger:
         return predict_relations(self.model, self.tokenizer, docs, batch_size or self.batch_size)
 
     __call__ = predict
+
+
+class SharedRelationTagger:
+    """Relations from the NER encoder's own token states (zhie.models.pair_head): after the NER stage
+    with `keep_hidden` this costs a small MLP per candidate pair, no second encoder pass; on records
+    with given entities it runs the encoder once to get the states."""
+
+    name = "relations"
+
+    def __init__(self, ner: NerTagger, head: torch.nn.Module, thresholds: dict[str, float]) -> None:
+        self.ner = ner
+        self.head = head.eval()
+        self.thresholds = thresholds
+
+    @classmethod
+    def load(cls, ner: NerTagger, model_dir: str | Path) -> "SharedRelationTagger":
+        """The head saved beside the NER weights in `model_dir`; the tagger keeps its states for it."""
+        head, cfg = load_pair_head(model_dir)
+        if cfg["hidden_size"] != ner.backend.hidden_size:
+            raise ValueError(f"{model_dir}: the relation head reads {cfg['hidden_size']}-wide states, "
+                             f"the NER encoder gives {ner.backend.hidden_size}")
+        ner.keep_hidden = True
+        return cls(ner, head, cfg["thresholds"])
+
+    def __call__(self, docs: Sequence[Document]) -> list[Document]:
+        states = self.ner.states([d.text for d in docs])
+        cands, probs = head_probs(self.head, docs, [torch.from_numpy(s.hidden) for s in states],
+                                  [s.offsets for s in states])
+        return with_relations(docs, cands, probs, self.thresholds)

@@ -4,9 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForTokenClassification, BertConfig, BertForTokenClassification, PreTrainedModel
+from transformers import (AutoModelForTokenClassification, BertConfig, BertForTokenClassification, PreTrainedConfig,
+                          PreTrainedModel)
 
 from zhie.annotation.labels import BIO_TAGS, ID2TAG, TAG2ID
+from zhie.models.crf import CONFIG_KEY, Transitions
 
 
 class LabelSetMismatch(ValueError):
@@ -31,3 +33,9 @@ def load_ner_model(path: str | Path) -> PreTrainedModel:
     if got != list(BIO_TAGS):
         raise LabelSetMismatch(f"{path}: model tags {got} differ from the project's {list(BIO_TAGS)}")
     return model
+
+
+def crf_transitions(config: PreTrainedConfig) -> Transitions | None:
+    """The learned CRF transitions of a model trained with `--crf`; None for a plain tagger."""
+    value = getattr(config, CONFIG_KEY, None)
+    return None if value is None else Transitions.from_config(value)

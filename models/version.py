@@ -9,7 +9,8 @@ import hashlib
 from pathlib import Path
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".onnx")
-METADATA = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt")
+METADATA = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt",
+            "relation_head.json")  # the shared relation head's thresholds
 CHUNK = 1 << 20
 
 

@@ -1,7 +1,10 @@
 """Split long token sequences into overlapping windows and merge per-token predictions back."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -27,3 +30,33 @@ def make_windows(n_tokens: int, size: int, stride: int) -> list[Window]:
         hi = n_tokens if i == len(starts) - 1 else (e + starts[i + 1]) // 2
         wins.append(Window(s, e, lo, hi))
     return wins
+
+
+def run_windows(ids_per_text: Sequence[Sequence[int]], run: Callable[[np.ndarray, np.ndarray], Sequence],
+                widths: Sequence[int], window: int, stride: int, batch_size: int, cls_id: int, sep_id: int,
+                pad_id: int) -> list[list[np.ndarray]]:
+    """Per-token outputs of `run` for whole texts: every text cut into windows ([CLS] window [SEP]),
+    windows of all texts batched by length, each token's rows taken from the window that trusts it.
+
+    `run(input_ids, attention_mask)` returns arrays of shape (batch, width, widths[k]) (or None for an
+    output not computed); the result holds, per text, one (tokens, widths[k]) array per output.
+    """
+    result = [[np.zeros((len(ids), w), dtype=np.float32) for w in widths] for ids in ids_per_text]
+    jobs = [(i, w) for i, ids in enumerate(ids_per_text) if len(ids) for w in make_windows(len(ids), window, stride)]
+    jobs.sort(key=lambda j: j[1].end - j[1].start)  # similar lengths share a batch: less padding
+    for b in range(0, len(jobs), batch_size):
+        batch = jobs[b:b + batch_size]
+        seqs = [[cls_id, *ids_per_text[i][w.start:w.end], sep_id] for i, w in batch]
+        width = max(len(s) for s in seqs)
+        input_ids = np.full((len(seqs), width), pad_id, dtype=np.int64)
+        mask = np.zeros((len(seqs), width), dtype=np.int64)
+        for r, s in enumerate(seqs):
+            input_ids[r, :len(s)] = s
+            mask[r, :len(s)] = 1
+        outputs = run(input_ids, mask)
+        for r, (i, w) in enumerate(batch):
+            lo, hi = w.keep_from - w.start, w.keep_to - w.start
+            for k, out in enumerate(outputs):
+                if out is not None:
+                    result[i][k][w.keep_from:w.keep_to] = out[r, 1 + lo:1 + hi]
+    return result

@@ -77,12 +77,13 @@ class _EveryTokenBegins:
 
     name = "adversarial"
     num_labels = len(TAG2ID)
+    hidden_size = 8
 
-    def token_probs(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray, hidden: bool = False):
         probs = np.full(input_ids.shape + (self.num_labels,), 0.01, dtype=np.float32)
         begin = np.array([TAG2ID[f"B-{lab}"] for lab in ENTITY_LABELS])
         np.put_along_axis(probs, begin[input_ids % len(begin)][..., None], 0.9, axis=-1)
-        return probs / probs.sum(-1, keepdims=True)
+        return probs / probs.sum(-1, keepdims=True), None
 
 
 @pytest.fixture(scope="module")

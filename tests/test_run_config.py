@@ -48,10 +48,10 @@ def test_shipped_configs_are_the_bundled_models_two_stage_recipe():
     assert {k: getattr(cfg, k) for k in recorded} == recorded
     assert cfg.model_dump(exclude={"output"}) == NerRunConfig().model_dump(exclude={"output"})  # = the defaults
     stage2 = NerRunConfig.load(ROOT / "configs" / "ner-finetune.toml")
-    ran = json.loads((ROOT / "models/weights/ner/run_config.json").read_text(encoding="utf-8"))
-    assert stage2.base_model == "runs/ner-default" and ran["base_model"] == "models/weights/ner"  # stage 1 = the old bundled model
-    skip = {"output", "base_model", "provenance"}
-    assert {k: v for k, v in ran.items() if k not in skip} == stage2.model_dump(exclude=skip)
+    ran = NerRunConfig.load(ROOT / "models/weights/ner/run_config.json")  # options added since: their defaults
+    assert stage2.base_model == "runs/ner-default" and ran.base_model == "models/weights/ner"  # stage 1 = the old bundled model
+    skip = {"output", "base_model"}
+    assert ran.model_dump(exclude=skip) == stage2.model_dump(exclude=skip)
 
 
 def test_cli_trains_from_a_config_with_flag_overrides(tmp_path):
@@ -66,3 +66,13 @@ def test_cli_trains_from_a_config_with_flag_overrides(tmp_path):
     saved = json.loads((tmp_path / "ner" / "run_config.json").read_text(encoding="utf-8"))
     assert saved["max_steps"] == 2 and saved["dev"] is None and saved["base_model"] == "random:small"
     assert json.loads((tmp_path / "ner" / "train_metrics.json").read_text(encoding="utf-8"))["steps"] == 2
+
+
+def test_shipped_head_config_is_the_bundled_heads_recipe():
+    from zhie.training.train_relation_head import HeadRunConfig
+
+    cfg = HeadRunConfig.load(ROOT / "configs" / "re-head.toml")
+    ran = json.loads((ROOT / "models/weights/ner/relation_head_run_config.json").read_text(encoding="utf-8"))
+    skip = {"output", "provenance"}
+    assert {k: v for k, v in ran.items() if k not in skip} == cfg.model_dump(mode="json", exclude=skip)
+    assert cfg.model_dump(exclude={"output", "ner_model"}) == HeadRunConfig().model_dump(exclude={"output", "ner_model"})

@@ -113,6 +113,7 @@ class NerRunConfig(RunConfig):
     max_minutes: float | None = None
     save_minutes: float = 5.0
     logging_steps: int = 50
+    crf: bool = False  # CRF loss and decoding: learned IOB2 transitions, saved in the model's config
 
     @field_validator("dev", mode="before")
     @classmethod

@@ -4,7 +4,8 @@ from __future__ import annotations
 import inspect
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,8 @@ from transformers import (BertConfig, DataCollatorForTokenClassification, Printe
 
 from zhie.annotation.labels import ID2TAG
 from zhie.annotation.records import Document
-from zhie.models.ner import build_ner_model
+from zhie.models.crf import CONFIG_KEY, Transitions, viterbi
+from zhie.models.ner import build_ner_model, crf_transitions
 from zhie.models.tokenizer import load_tokenizer, tokenizer_from_vocab
 from zhie.training.data import IGNORE, tokenise_documents
 from zhie.training.metrics import entity_report
@@ -45,14 +47,23 @@ _LENGTH_GROUPING = ({"train_sampling_strategy": "group_by_length"}
                     else {"group_by_length": True})
 
 
-def _compute_metrics(eval_pred) -> dict:
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _compute_metrics(eval_pred, transitions: Callable[[], Transitions] | None = None) -> dict:
+    """Token-level seqeval of each window's labelled tokens: arg-max tags, or with `transitions` (a CRF
+    run's current scores) the inference decoder's path, so the dev score is what the saved model gives."""
     logits, labels = eval_pred
+    learned = transitions() if transitions is not None else None
     pred = np.argmax(logits, axis=-1)
     gold_seqs, pred_seqs = [], []
-    for p_row, l_row in zip(pred, labels):
+    for p_row, s_row, l_row in zip(pred, logits, labels):
         keep = l_row != IGNORE
         gold_seqs.append([ID2TAG[int(x)] for x in l_row[keep]])
-        pred_seqs.append([ID2TAG[int(x)] for x in p_row[keep]])
+        path = p_row[keep] if learned is None else viterbi(_softmax(s_row[keep]), learned)
+        pred_seqs.append([ID2TAG[int(x)] for x in path])
     rep = entity_report(gold_seqs, pred_seqs)
     out = {"f1": rep["micro avg"]["f1-score"]}
     out.update({f"f1_{k}": v["f1-score"] for k, v in rep.items() if k not in ("micro avg", "macro avg", "weighted avg")})
@@ -65,12 +76,17 @@ def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | Non
 
     The resolved `config` is saved into its output folder (with the git revision) before step 0.
     `encoder` replaces `config.base_model` by a random-init architecture (tests, experiments).
+    With `config.crf` the loss is a CRF's (zhie.training.crf) and the learned transitions are saved in
+    the model's config; a CRF base's transitions are its starting point, and are dropped otherwise.
     """
     set_seed(config.seed)
     output_dir = Path(config.output)
     config.save(output_dir)
     base, tokenizer = resolve_base(encoder if encoder is not None else config.base_model)
     model = build_ner_model(base)
+    inherited = crf_transitions(model.config)
+    if inherited is not None:
+        delattr(model.config, CONFIG_KEY)
     train_ds = tokenise_documents(train_docs, tokenizer, config.max_len)
     dev_ds = tokenise_documents(dev_docs, tokenizer, config.max_len, score_once=True) if dev_docs else None
     print(f"[ner] {len(train_docs)} train docs -> {len(train_ds)} windows; "
@@ -85,9 +101,15 @@ def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | Non
         use_cpu=not torch.cuda.is_available(), report_to=[], seed=config.seed, disable_tqdm=True,
         dataloader_num_workers=0, **_LENGTH_GROUPING,
     )
-    trainer = Trainer(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
-                      data_collator=DataCollatorForTokenClassification(tokenizer),
-                      callbacks=[Progress("ner", config.max_minutes)], compute_metrics=_compute_metrics)
+    trainer_class, metrics_fn = Trainer, _compute_metrics
+    if config.crf:
+        from zhie.training.crf import CrfTrainer, attach_crf  # torchcrf: the `train` extra, needed only here
+
+        trainer_class = CrfTrainer
+        metrics_fn = partial(_compute_metrics, transitions=attach_crf(model, inherited).learned)
+    trainer = trainer_class(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
+                            data_collator=DataCollatorForTokenClassification(tokenizer),
+                            callbacks=[Progress("ner", config.max_minutes)], compute_metrics=metrics_fn)
     trainer.remove_callback(PrinterCallback)  # Progress prints the same logs with the step count
     t0 = time.time()
     last = last_checkpoint(ckpt_dir) if config.resume else None
@@ -97,6 +119,10 @@ def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | Non
     if dev_ds is not None:
         pred = trainer.predict(dev_ds)
         metrics["dev_token_level"] = {k.removeprefix("test_"): v for k, v in pred.metrics.items()}
+    if config.crf:
+        from zhie.training.crf import detach_crf
+
+        detach_crf(model)
     trainer.save_model(str(output_dir))
     tokenizer.save_pretrained(str(output_dir))
     (output_dir / "train_metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))

@@ -27,11 +27,11 @@ def _texts(input: Path | None, min_chars: int) -> list[str]:
 def bench(
     input: Annotated[Optional[Path], typer.Option(help="Articles to time (JSONL records); default: our examples, repeated.")] = None,
     model: Annotated[Optional[Path], typer.Option(help="NER model folder; default: the bundled one.")] = None,
-    relation_model: Annotated[Optional[Path], typer.Option(help="Relation model folder; default: the bundled one.")] = None,
+    relation_model: Annotated[Optional[Path], typer.Option(help="A marker relation model folder instead of the head beside the NER weights.")] = None,
     threads: Annotated[int, typer.Option(help="Intra-op threads (torch and ONNX Runtime).")] = 2,
     min_chars: Annotated[int, typer.Option(help="Characters to time when no --input is given.")] = 40_000,
     bert_base: Annotated[bool, typer.Option("--bert-base/--no-bert-base", help="Also time a bert-base-sized pipeline.")] = True,
-    onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Also time ONNX Runtime int8.")] = True,
+    onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Also time ONNX Runtime (graph optimised with fused attention, int8).")] = True,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the figures as JSON.")] = None,
 ) -> None:
     """Time the pipeline as `zhie predict` runs it and print characters/s, p50/p95 latency, stage shares."""

@@ -47,7 +47,7 @@ def predict(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
     format: Annotated[OutputFormat, typer.Option("--format", help="jsonl records, a readable table, or csv (one row per project).")] = OutputFormat.jsonl,
     model: Annotated[Optional[Path], typer.Option(help="A NER model folder; default: the bundled model.")] = None,
-    relation_model: Annotated[Optional[Path], typer.Option(help="A relation model folder; default: the bundled one.")] = None,
+    relation_model: Annotated[Optional[Path], typer.Option(help="A marker relation model folder (`zhie train re`) instead of the relation head saved beside the NER model's weights (the default).")] = None,
     no_relations: Annotated[bool, typer.Option("--no-relations", help="Entities only (skip the relation stage).")] = False,
     backend: Annotated[BackendName, typer.Option(help="torch, or onnx (needs model.onnx: `zhie export-onnx`).")] = BackendName.torch,
     batch_size: Annotated[int, typer.Option(help="Articles per batch.")] = 32,

@@ -77,6 +77,7 @@ def train_ner_cmd(
     seed: Annotated[Optional[int], typer.Option(help="(default: " + _shown(NER.seed) + ")")] = None,
     resume: Annotated[Optional[bool], typer.Option("--resume", help="Continue from the last checkpoint in OUTPUT/checkpoints.")] = None,
     max_minutes: Annotated[Optional[float], typer.Option(help="Stop training after this many minutes.")] = None,
+    crf: Annotated[Optional[bool], typer.Option("--crf", help="Train with a CRF loss; the learned tag transitions are saved in the model's config and used in decoding.")] = None,
 ) -> None:
     """Fine-tune the NER model and report strict per-label scores on the dev set.
 
@@ -84,7 +85,7 @@ def train_ner_cmd(
     """
     cfg = _config(NerRunConfig, config, output=output, data=data or None, dev=dev, base_model=base_model,
                   max_steps=max_steps, batch_size=batch_size, lr=lr, max_len=max_len, seed=seed, resume=resume,
-                  max_minutes=max_minutes)
+                  max_minutes=max_minutes, crf=crf)
     from zhie.training.metrics import format_report
     from zhie.training.train_ner import train_ner
 
@@ -189,6 +190,11 @@ def dataset(
     typer.echo(f"wrote {n} records to {output}", err=True)
 
 
-from zhie.train_re_cmd import train_re_cmd  # noqa: E402  (the verb imports its heavy modules itself)
+from zhie.train_re_cmd import train_re_cmd, train_re_head_cmd  # noqa: E402  (verbs import their heavy modules)
 
 train_app.command("re")(train_re_cmd)
+train_app.command("re-head")(train_re_head_cmd)
+
+from zhie.train_distil_cmd import train_distil_cmd  # noqa: E402
+
+train_app.command("distil")(train_distil_cmd)

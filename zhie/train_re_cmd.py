@@ -51,3 +51,34 @@ def train_re_cmd(
         typer.echo(json.dumps({k: metrics["dev"][k] for k in ("thresholds", "model", "nearest_project_rule")},
                               indent=2, ensure_ascii=False))
     typer.echo(f"saved to {cfg.output}", err=True)
+
+
+def train_re_head_cmd(
+    config: Annotated[Optional[Path], typer.Option("--config", help="Run configuration file (.toml or .json, same keys as the flags); flags given override it.")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Folder for the NER model + relation head (a copy of --ner-model with the head beside it).", show_default="runs/ner-re")] = None,
+    ner_model: Annotated[Optional[Path], typer.Option(help="The NER model whose token states the head reads.", show_default="the bundled NER model")] = None,
+    data: Annotated[Optional[list[str]], typer.Option("--data", help="Training source SPEC[*N], repeatable: news:SPLIT or a canonical .jsonl.", show_default="news:train")] = None,
+    dev: Annotated[Optional[str], typer.Option(help="Dev source for thresholds and the dev report; 'none' to skip.", show_default="news:dev")] = None,
+    epochs: Annotated[Optional[float], typer.Option(show_default="8")] = None,
+    lr: Annotated[Optional[float], typer.Option(show_default="1e-3")] = None,
+    seed: Annotated[Optional[int], typer.Option(show_default="13")] = None,
+) -> None:
+    """Train the shared-encoder relation head: it reads the NER model's own token states, so
+    relations cost no second encoder pass (minutes to train on 2 CPU cores).
+
+    OUTPUT is the NER model with `relation_head.safetensors` beside it: `zhie predict --model OUTPUT`
+    gives entities and relations from one encoder pass.
+    """
+    from zhie.train_cmd import _check, _config, _load
+    from zhie.training.train_relation_head import HeadRunConfig, train_relation_head
+
+    cfg = _config(HeadRunConfig, config, output=output, ner_model=ner_model, data=data,
+                  dev=None if dev == "none" else dev, epochs=epochs, lr=lr, seed=seed)
+    if dev == "none":
+        cfg.dev = None
+    _check([*cfg.data, *([cfg.dev] if cfg.dev else [])])
+    metrics = train_relation_head(_load(cfg.data), _load([cfg.dev]) if cfg.dev else None, cfg)
+    if "dev" in metrics:
+        typer.echo(json.dumps({k: metrics["dev"][k] for k in ("thresholds", "model", "nearest_project_rule")},
+                              indent=2, ensure_ascii=False))
+    typer.echo(f"saved to {cfg.output}", err=True)

@@ -1,0 +1,86 @@
+"""IOB2 tag transitions and the constrained Viterbi pass that every NER decode goes through.
+
+Arg-max tags can yield I-X after O or after another label; forbidding those moves gives well-formed
+IOB2 sequences. A model trained with a CRF (`zhie train ner --crf`) also carries learned start, end
+and tag→tag scores in its config (key `zhie_crf`), so the folder still loads with
+AutoModelForTokenClassification alone; decoding adds them to the same pass. Inference and training's
+dev report both decode here, so dev scores mean what users get.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from zhie.annotation.labels import BIO_TAGS
+
+CONFIG_KEY = "zhie_crf"
+# Score of a forbidden move while training: finite, because torchcrf multiplies the transitions of
+# padded steps by 0 (inf * 0 = nan), and low enough that exp() of it is exactly 0 in float32.
+FORBIDDEN = -10000.0
+
+
+def _allowed_transitions(tags: tuple[str, ...]) -> np.ndarray:
+    n = len(tags)
+    ok = np.ones((n, n), dtype=bool)
+    for j, t in enumerate(tags):
+        if t.startswith("I-"):
+            lab = t[2:]
+            for i, p in enumerate(tags):
+                ok[i, j] = p in (f"B-{lab}", f"I-{lab}")
+    return ok
+
+
+ALLOWED = _allowed_transitions(BIO_TAGS)  # [previous tag, next tag]
+START_OK = np.array([not t.startswith("I-") for t in BIO_TAGS])
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """Learned CRF scores: `start[j]` of a first tag j, `end[i]` of a last tag i, `matrix[i, j]` of i → j."""
+
+    start: np.ndarray
+    end: np.ndarray
+    matrix: np.ndarray
+
+    @classmethod
+    def initial(cls) -> Transitions:
+        """Where CRF training starts: 0 for every IOB2 move, FORBIDDEN for the others."""
+        return cls(np.where(START_OK, 0.0, FORBIDDEN), np.zeros(len(BIO_TAGS)), np.where(ALLOWED, 0.0, FORBIDDEN))
+
+    @classmethod
+    def from_config(cls, value: dict[str, Any]) -> Transitions:
+        """Read the `zhie_crf` entry of a model config; a shape that is not our tag set's is an error."""
+        n = len(BIO_TAGS)
+        out = cls(*(np.asarray(value[k], dtype=np.float64) for k in ("start", "end", "matrix")))
+        if out.start.shape != (n,) or out.end.shape != (n,) or out.matrix.shape != (n, n):
+            raise ValueError(f"{CONFIG_KEY}: transitions must be over the {n} tags {list(BIO_TAGS)}")
+        return out
+
+    def to_config(self) -> dict[str, list]:
+        """The JSON-able `zhie_crf` entry (lists of floats) that save_pretrained writes into config.json."""
+        return {"start": self.start.tolist(), "end": self.end.tolist(), "matrix": self.matrix.tolist()}
+
+
+def viterbi(probs: np.ndarray, transitions: Transitions | None = None) -> list[int]:
+    """Best well-formed tag path for a (tokens x tags) probability matrix, plus `transitions` if given.
+
+    Log-softmax differs from the logits by one constant per token, so with transitions this is the
+    CRF's own Viterbi path over the emissions (up to the 1e-9 probability floor).
+    """
+    if len(probs) == 0:
+        return []
+    t = transitions or Transitions(np.zeros(len(BIO_TAGS)), np.zeros(len(BIO_TAGS)), np.zeros(ALLOWED.shape))
+    logp = np.log(np.clip(probs, 1e-9, 1.0))
+    trans = np.where(ALLOWED, t.matrix, -np.inf)
+    score = np.where(START_OK, t.start + logp[0], -np.inf)
+    back = np.zeros((len(probs), len(BIO_TAGS)), dtype=np.int64)
+    for i in range(1, len(probs)):
+        cand = score[:, None] + trans
+        back[i] = cand.argmax(axis=0)
+        score = cand.max(axis=0) + logp[i]
+    path = [int((score + t.end).argmax())]
+    for i in range(len(probs) - 1, 0, -1):
+        path.append(int(back[i, path[-1]]))
+    return path[::-1]

@@ -1,0 +1,103 @@
+"""Distillation runs end to end on a few written sentences: teacher labels cached, a student that loads
+with transformers alone, a resumed run that continues, and no dev/test text among the distilled prose."""
+import json
+
+import pytest
+import torch
+from transformers import AutoModelForTokenClassification, BertConfig
+from typer.testing import CliRunner
+
+from zhie.annotation.jsonl import write_jsonl
+from zhie.annotation.records import Document, Entity
+from zhie.cli import app
+from zhie.models.ner import build_ner_model
+from zhie.training.distil import DistilRunConfig, HeldOutGuard, external_texts, init_from_teacher
+from zhie.training.run_config import RunConfigError
+
+runner = CliRunner()
+PLACES = [("重庆", "6亿元"), ("成都", "12亿元"), ("郑州", "3000万元"), ("西安", "8.5亿元")]
+HELD_OUT = "这是一段只在开发集里出现的文字，用来检查它不会混进蒸馏语料，长度要超过三十个字符才行。"
+
+
+def _doc(i: int, place: str, money: str) -> Document:
+    text = f"{place}新建项目总投资{money}。"
+    s = len(place) + len("新建项目总投资")
+    return Document(id=f"t{i}", text=text, entities=[
+        Entity(id="e1", start=0, end=len(place), label="LOC", text=place),
+        Entity(id="e2", start=s, end=s + len(money), label="MONEY", text=money)])
+
+
+def _shared_root(tmp_path):
+    """A stand-in for ../shared/data holding one 新闻联播-style file (the reader's format)."""
+    news = tmp_path / "shared" / "external" / "xinwenlianbo" / "news"
+    news.mkdir(parents=True)
+    items = [f"### 第{i}条\n<p>{p}市今天举行重大项目集中签约仪式，{p}高新区新能源项目总投资{m}。</p>"
+             for i, (p, m) in enumerate(PLACES * 3)]
+    items.append(f"### 混入\n<p>{HELD_OUT}</p>")
+    (news / "2024-01-01.md").write_text("# 摘要\n\n## 详细新闻\n" + "\n".join(items), encoding="utf-8")
+    return tmp_path / "shared"
+
+
+def test_external_texts_share_characters_and_drop_held_out_overlap(tmp_path):
+    root = _shared_root(tmp_path)
+    texts, stats = external_texts(root, ["xinwenlianbo"], 10_000, HeldOutGuard([HELD_OUT]), log=lambda _: None)
+    assert texts and not any(HELD_OUT[:20] in t for t in texts)
+    assert stats["dropped_held_out_overlap"] == 1
+    capped, _ = external_texts(root, ["xinwenlianbo"], 10, HeldOutGuard([]), log=lambda _: None)
+    assert len(capped) == 1  # the cap is reached by the first document
+
+
+def test_dev_and_test_splits_cannot_be_distilled():
+    with pytest.raises(RunConfigError, match="only the train split"):
+        DistilRunConfig.load(None, data=["news:dev"])
+    with pytest.raises(RunConfigError, match="unknown sources"):
+        DistilRunConfig.load(None, external_sources=["nosuch"])
+
+
+def test_student_starts_from_the_teacher():
+    cfg = dict(vocab_size=21128, num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=64)
+    teacher = build_ner_model(BertConfig(hidden_size=32, intermediate_size=64, **cfg))
+    same = build_ner_model(BertConfig(hidden_size=32, intermediate_size=64, **{**cfg, "num_hidden_layers": 1}))
+    info = init_from_teacher(same, teacher)
+    assert info["method"] == "copy" and info["tensors"] == info["of"]
+    t_sd = teacher.state_dict()
+    assert all(torch.equal(v, t_sd[k]) for k, v in same.state_dict().items())
+    small = build_ner_model(BertConfig(hidden_size=16, intermediate_size=32, **cfg))
+    info = init_from_teacher(small, teacher)
+    assert info["method"] == "pca-embeddings" and info["components"] == 16
+    words = teacher.bert.embeddings.word_embeddings.weight.detach()
+    projected = small.bert.embeddings.word_embeddings.weight.detach()
+    # PCA keeps the geometry: distances between words stay strongly correlated
+    d_t = torch.cdist(words[:200], words[:200]).flatten()
+    d_s = torch.cdist(projected[:200], projected[:200]).flatten()
+    assert torch.corrcoef(torch.stack([d_t, d_s]))[0, 1] > 0.5
+
+
+def test_distil_cli_runs_caches_teacher_labels_and_resumes(tiny_ner_model_dir, tmp_path):
+    docs = [_doc(i, p, m) for i, (p, m) in enumerate(PLACES)]
+    write_jsonl(docs, tmp_path / "train.jsonl")
+    write_jsonl(docs[:2], tmp_path / "dev.jsonl")
+    out = tmp_path / "student"
+    common = ["train", "distil", "--teacher", str(tiny_ner_model_dir), "--data", str(tmp_path / "train.jsonl"),
+              "--dev", str(tmp_path / "dev.jsonl"), "--data-root", str(_shared_root(tmp_path)),
+              "--external-source", "xinwenlianbo", "--external-chars", "400", "--student-layers", "1",
+              "--student-hidden", "16", "--student-heads", "2", "--student-intermediate", "32",
+              "--batch-size", "4", "--max-steps", "8", "--threads", "1", "--teacher-int8", "-o", str(out)]
+    first = runner.invoke(app, [*common, "--max-minutes", "0.0001"])  # the budget stops it after one step
+    assert first.exit_code == 0, first.output
+    metrics = json.loads((out / "train_metrics.json").read_text(encoding="utf-8"))
+    assert metrics["steps"] < 8 and list((out / "checkpoints").glob("checkpoint-*"))
+    assert metrics["labelling"]["windows"] > len(docs)  # gold windows plus external ones
+    assert set(metrics["dev"]["agreement_with_teacher"]["all"]) == {"reproduced", "teacher_entities"}
+    assert "entities" in json.loads((out / "dev_report.json").read_text(encoding="utf-8"))
+    saved = json.loads((out / "run_config.json").read_text(encoding="utf-8"))
+    assert saved["student_hidden"] == 16 and saved["provenance"]["kind"] == "DistilRunConfig"
+
+    second = runner.invoke(app, [*common, "--resume", "--export-fp16", str(tmp_path / "fp16")])
+    assert second.exit_code == 0, second.output
+    assert "resuming from" in second.output and "(cached)" in second.output
+    assert json.loads((out / "train_metrics.json").read_text(encoding="utf-8"))["steps"] == 8
+    for folder in (out, tmp_path / "fp16"):
+        model = AutoModelForTokenClassification.from_pretrained(folder)
+        assert model.config.hidden_size == 16 and model.config.num_hidden_layers == 1
+    assert model.dtype == torch.float16

@@ -1,0 +1,74 @@
+"""The shared-encoder relation head: trained on a NER model's frozen states, saved beside its weights,
+run by the Extractor from the NER pass's own states."""
+from __future__ import annotations
+
+import pytest
+from transformers import AutoModelForTokenClassification
+
+from zhie.inference import Extractor
+from zhie.inference.relations import SharedRelationTagger
+from zhie.models.pair_head import HEAD_CONFIG, HEAD_FILE, has_pair_head, pair_inputs, token_span
+from zhie.models.relation import candidate_pairs
+from zhie.models.tokenizer import tokenizer_from_vocab
+from zhie.training.train_relation_head import HeadRunConfig, train_relation_head
+from test_relations import TRAIN, _article, make_doc
+
+
+def test_pair_inputs_read_the_mentions_tokens_and_cues():
+    doc = make_doc("光伏项目签约。储能电站落户西安，总投资3亿元。", [("光伏项目", "PROJECT"), ("储能电站", "PROJECT"),
+                                                       ("西安", "LOC"), ("3亿元", "MONEY")])
+    tok = tokenizer_from_vocab()
+    offsets = tok(doc.text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    import torch
+
+    hidden = torch.arange(len(offsets), dtype=torch.float32)[:, None].repeat(1, 4)  # state of token i = i
+    cands = candidate_pairs(doc)
+    vectors, cues = pair_inputs(hidden, offsets, doc, cands)
+    assert vectors.shape == (len(cands), 6 * 4) and cues.shape == (len(cands), 8)
+    c = next(i for i, c in enumerate(cands) if c.head.text == "储能电站" and c.tail.text == "西安")
+    h0, h1 = token_span(offsets, cands[c].head.start, cands[c].head.end)
+    assert vectors[c, 0].item() == h0 and vectors[c, 4].item() == h1  # the head's first and last token states
+    same_sentence, projects_between, project_rank = cues[c, 1].item(), cues[c, 3].item(), cues[c, 5].item()
+    assert (same_sentence, projects_between, project_rank) == (1, 0, 0)
+    far = next(i for i, c in enumerate(cands) if c.head.text == "光伏项目" and c.tail.text == "3亿元")
+    assert cues[far, 1].item() == 0 and cues[far, 3].item() == 1 and cues[far, 5].item() == 1
+
+
+@pytest.fixture(scope="module")
+def joint_dir(tiny_ner_model_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("ner-re")
+    docs = [_article(i, *t) for i, t in enumerate(TRAIN)]
+    metrics = train_relation_head(docs * 8, docs, HeadRunConfig(output=out, ner_model=tiny_ner_model_dir, epochs=20,
+                                                                batch_size=8, lr=1e-2, logging_steps=100))
+    assert metrics["dev"]["model"]["micro avg"]["f1-score"] == 1.0  # learnt: link the project of the same sentence
+    assert metrics["train"]["linked"] == 2 * 4 * 8
+    return out
+
+
+def test_output_is_the_ner_model_plus_the_head(joint_dir, tiny_ner_model_dir):
+    assert has_pair_head(joint_dir) and not has_pair_head(tiny_ner_model_dir)
+    assert (joint_dir / HEAD_FILE).stat().st_size > 0 and (joint_dir / HEAD_CONFIG).exists()
+    assert (joint_dir / "relation_head_run_config.json").exists() and (joint_dir / "relation_dev_report.json").exists()
+    model = AutoModelForTokenClassification.from_pretrained(joint_dir)  # the NER model still loads alone
+    assert model.config.num_labels == 11
+    assert not (joint_dir / "cache").exists() and not (joint_dir / "checkpoints").exists()
+
+
+def test_extractor_runs_the_head_on_the_ner_pass_states(joint_dir):
+    ex = Extractor.load(joint_dir, values=False)
+    assert isinstance(ex.relations, SharedRelationTagger) and ex.ner.keep_hidden
+    doc = _article(9, "新材料产业园", "12亿元", "成都", "光伏")
+    given = ex.predict_relations(doc.model_copy(update={"relations": []}))  # entities given: one encoder pass
+    assert {(r.head, r.tail, r.label) for r in given.relations} == {(r.head, r.tail, r.label) for r in doc.relations}
+    assert all(0 < r.score <= 1 for r in given.relations)
+    # end to end the states come from the NER pass; on the entities it found they give the same links as a fresh pass
+    (pred,) = ex.predict_batch([doc.text])
+    again = ex.predict_relations(pred.model_copy(update={"relations": [], "projects": None}))
+    assert [(r.head, r.tail, r.score) for r in pred.relations] == [(r.head, r.tail, r.score) for r in again.relations]
+    assert ex.ner._last is None  # the kept states were handed over and dropped
+    assert Extractor.load(joint_dir, relations=False, values=False).relations is None
+
+
+def test_model_version_changes_with_the_head(joint_dir, tiny_ner_model_dir):
+    assert Extractor.load(joint_dir).model_version.split("-")[-1] != \
+        Extractor.load(tiny_ner_model_dir, relations=False).model_version.split("-")[-1]
