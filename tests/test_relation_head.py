@@ -72,3 +72,25 @@ def test_extractor_runs_the_head_on_the_ner_pass_states(joint_dir):
 def test_model_version_changes_with_the_head(joint_dir, tiny_ner_model_dir):
     assert Extractor.load(joint_dir).model_version.split("-")[-1] != \
         Extractor.load(tiny_ner_model_dir, relations=False).model_version.split("-")[-1]
+
+
+def test_cli_trains_a_head_in_place_without_dev(tiny_ner_model_dir, tmp_path):
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from zhie.cli import app
+
+    model = tmp_path / "ner"
+    shutil.copytree(tiny_ner_model_dir, model)
+    weights = {p.name: p.read_bytes() for p in model.glob("*.safetensors")}
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(_article(i, *t).model_dump_json() + "\n" for i, t in enumerate(TRAIN)), encoding="utf-8")
+    r = CliRunner().invoke(app, ["train", "re-head", "--ner-model", str(model), "-o", str(model), "--data", str(data),
+                                 "--dev", "none", "--epochs", "1"])
+    assert r.exit_code == 0, r.output
+    assert {p.name: p.read_bytes() for p in model.glob("*.safetensors") if p.name != HEAD_FILE} == weights
+    assert json.loads((model / HEAD_CONFIG).read_text(encoding="utf-8"))["thresholds"] == \
+        {"project_amount": 0.5, "project_location": 0.5}  # no dev: no tuned thresholds
+    assert isinstance(Extractor.load(model).relations, SharedRelationTagger)
