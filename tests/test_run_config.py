@@ -48,10 +48,16 @@ def test_shipped_configs_are_the_bundled_models_two_stage_recipe():
     assert {k: getattr(cfg, k) for k in recorded} == recorded
     assert cfg.model_dump(exclude={"output"}) == NerRunConfig().model_dump(exclude={"output"})  # = the defaults
     stage2 = NerRunConfig.load(ROOT / "configs" / "ner-finetune.toml")
-    ran = NerRunConfig.load(ROOT / "models/weights/ner/run_config.json")  # options added since: their defaults
+    ran = NerRunConfig.load(ROOT / "models/weights/ner/stage2_run_config.json")  # options added since: their defaults
     assert stage2.base_model == "runs/ner-default" and ran.base_model == "models/weights/ner"  # stage 1 = the old bundled model
     skip = {"output", "base_model"}
     assert ran.model_dump(exclude=skip) == stage2.model_dump(exclude=skip)
+    stage3 = NerRunConfig.load(ROOT / "configs" / "ner-crf.toml")
+    ran = NerRunConfig.load(ROOT / "models/weights/ner/run_config.json")
+    assert stage3.base_model == "runs/ner-finetune" and ran.base_model == "models/weights/ner"  # from the bundled stage 2
+    assert stage3.crf and ran.model_dump(exclude=skip) == stage3.model_dump(exclude=skip)
+    control = NerRunConfig.load(ROOT / "configs" / "experiments" / "ner-continue-softmax.toml")
+    assert control.model_dump(exclude={"output", "crf"}) == ran.model_dump(exclude={"output", "crf"}) and not control.crf
 
 
 def test_cli_trains_from_a_config_with_flag_overrides(tmp_path):
