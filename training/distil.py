@@ -36,6 +36,7 @@ from transformers import (BertConfig, PreTrainedModel, PrinterCallback, Trainer,
 
 from zhie.annotation.labels import BIO_TAGS, ENTITY_LABELS
 from zhie.annotation.records import Document
+from zhie.models.crf import CONFIG_KEY as CRF_KEY
 from zhie.models.ner import build_ner_model, load_ner_model
 from zhie.models.tokenizer import load_tokenizer
 from zhie.training.corpus_clean import clean_paragraph, paragraph_key
@@ -262,9 +263,11 @@ def label_windows(windows: Dataset, teacher: PreTrainedModel, pad_id: int, cache
 
 
 def student_config(teacher: PreTrainedModel, cfg: DistilRunConfig) -> BertConfig:
-    """The student's architecture: the teacher's vocabulary and positions, the configured size."""
+    """The student's architecture: the teacher's vocabulary and positions, the configured size; a CRF
+    teacher's transitions too (the student learns the teacher's emissions, so it decodes with them)."""
     t = teacher.config
-    return BertConfig(vocab_size=t.vocab_size, max_position_embeddings=t.max_position_embeddings,
+    crf = {CRF_KEY: getattr(t, CRF_KEY)} if getattr(t, CRF_KEY, None) else {}
+    return BertConfig(**crf, vocab_size=t.vocab_size, max_position_embeddings=t.max_position_embeddings,
                       type_vocab_size=t.type_vocab_size, pad_token_id=t.pad_token_id,
                       hidden_size=cfg.student_hidden, num_hidden_layers=cfg.student_layers,
                       num_attention_heads=cfg.student_heads or max(1, cfg.student_hidden // 64),
