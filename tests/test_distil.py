@@ -8,7 +8,7 @@ from transformers import AutoModelForTokenClassification, BertConfig
 from typer.testing import CliRunner
 
 from zhie.annotation.jsonl import write_jsonl
-from zhie.annotation.records import Document, Entity
+from test_train_ner import _doc
 from zhie.cli import app
 from zhie.models.ner import build_ner_model
 from zhie.training.distil import DistilRunConfig, HeldOutGuard, external_texts, init_from_teacher
@@ -19,12 +19,6 @@ PLACES = [("重庆", "6亿元"), ("成都", "12亿元"), ("郑州", "3000万元"
 HELD_OUT = "这是一段只在开发集里出现的文字，用来检查它不会混进蒸馏语料，长度要超过三十个字符才行。"
 
 
-def _doc(i: int, place: str, money: str) -> Document:
-    text = f"{place}新建项目总投资{money}。"
-    s = len(place) + len("新建项目总投资")
-    return Document(id=f"t{i}", text=text, entities=[
-        Entity(id="e1", start=0, end=len(place), label="LOC", text=place),
-        Entity(id="e2", start=s, end=s + len(money), label="MONEY", text=money)])
 
 
 def _shared_root(tmp_path):

@@ -45,7 +45,7 @@ from zhie.training.data import IGNORE, tokenise_documents
 from zhie.training.data_specs import DataSourceError, load_source, news_splits, parse_spec
 from zhie.training.metrics import evaluate_documents
 from zhie.training.paths import REPO, SHARED
-from zhie.training.progress import Progress, last_checkpoint
+from zhie.training.progress import Progress, SaveEvery, last_checkpoint
 from zhie.training.run_config import RunConfig
 from zhie.training.schedule import PROVISIONAL_WARMUP, LinearSchedule
 from zhie.training.train_ner import _LENGTH_GROUPING
@@ -428,20 +428,6 @@ class DistilTrainer(Trainer):
                 logs["ce"] = self._parts["ce"] / self._parts["n_ce"]
             self._parts.clear()
         super().log(logs, *args, **kwargs)
-
-
-class SaveEvery(TrainerCallback):
-    """A checkpoint every `minutes` of training, and one when a time budget stops the run (so that
-    `resume` loses nothing); place it after `Progress`, which decides that stop."""
-
-    def __init__(self, minutes: float) -> None:
-        self.seconds = minutes * 60
-        self.last = time.time()
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if time.time() - self.last >= self.seconds or control.should_training_stop:
-            control.should_save = True
-            self.last = time.time()
 
 
 # ---------------------------------------------------------------- reports

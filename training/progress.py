@@ -31,6 +31,20 @@ class Progress(TrainerCallback):
                   flush=True)
 
 
+class SaveEvery(TrainerCallback):
+    """A checkpoint every `minutes` of training, and one when a time budget stops the run (so that
+    `resume` loses nothing); place it after `Progress`, which decides that stop."""
+
+    def __init__(self, minutes: float) -> None:
+        self.seconds = minutes * 60
+        self.last = time.time()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if time.time() - self.last >= self.seconds or control.should_training_stop:
+            control.should_save = True
+            self.last = time.time()
+
+
 def last_checkpoint(ckpt_dir: Path) -> Path | None:
     """The newest `checkpoint-N` folder under `ckpt_dir`, if any."""
     if not ckpt_dir.exists():

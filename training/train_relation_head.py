@@ -26,10 +26,10 @@ from zhie.models.relation import CLASSES, NONE, allowed_classes, candidate_pairs
 from zhie.models.tokenizer import load_tokenizer
 from zhie.models.version import model_version
 from zhie.models.windows import run_windows
+from zhie.training.paths import REPO
 from zhie.training.progress import Progress
 from zhie.training.run_config import RunConfig
 from zhie.training.train_re import choose_thresholds, dev_report
-from zhie.training.train_ner import REPO
 
 DEFAULT_NER = REPO / "models" / "weights" / "ner"
 
