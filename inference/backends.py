@@ -16,18 +16,20 @@ from zhie.models.ner import load_ner_model
 
 ONNX_FILE = "model.onnx"
 HIDDEN_OUTPUT = "hidden"  # the exported last hidden states
+TYPES_INPUT = "token_type_ids"  # exported only for a model that reads lexicon features
 
 
 class TokenBackend(Protocol):
     """Per-token probabilities over the model's tags for (batch, width) int64 inputs, and, when asked,
-    the encoder's last hidden states (batch, width, hidden) that the shared relation head reads."""
+    the encoder's last hidden states (batch, width, hidden) that the shared relation head reads.
+    `token_type_ids` carries a lexicon model's features (zhie.models.lexicon); None = all zeros."""
 
     name: str
     num_labels: int
     hidden_size: int
 
-    def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray,
-                      hidden: bool = False) -> tuple[np.ndarray, np.ndarray | None]: ...
+    def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray, hidden: bool = False,
+                      token_type_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -52,10 +54,11 @@ class TorchBackend:
         return cls(load_ner_model(model_dir), quantize=quantize)
 
     @torch.inference_mode()
-    def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray,
-                      hidden: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray, hidden: bool = False,
+                      token_type_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        types = None if token_type_ids is None else torch.from_numpy(token_type_ids)
         out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask),
-                         output_hidden_states=hidden)
+                         token_type_ids=types, output_hidden_states=hidden)
         states = out.hidden_states[-1].float().numpy() if hidden else None
         return torch.softmax(out.logits.float(), -1).numpy(), states
 
@@ -73,6 +76,7 @@ class OnnxBackend:
         self.num_labels, self.hidden_size = num_labels, hidden_size
         self.name = f"onnxruntime:{Path(onnx_path).name}"
         self.has_hidden = HIDDEN_OUTPUT in {o.name for o in self.session.get_outputs()}
+        self.has_types = TYPES_INPUT in {i.name for i in self.session.get_inputs()}
 
     @classmethod
     def load(cls, model_dir: str | Path, onnx_file: str = ONNX_FILE) -> "OnnxBackend":
@@ -84,10 +88,16 @@ class OnnxBackend:
         config = AutoConfig.from_pretrained(str(model_dir))
         return cls(path, config.num_labels, config.hidden_size)
 
-    def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray,
-                      hidden: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray, hidden: bool = False,
+                      token_type_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         if hidden and not self.has_hidden:
             raise ValueError(f"{self.name} has no `{HIDDEN_OUTPUT}` output: re-export it with `zhie export-onnx`")
+        if token_type_ids is not None and not self.has_types:
+            raise ValueError(f"{self.name} has no `{TYPES_INPUT}` input but the model reads lexicon features: "
+                             "re-export it with `zhie export-onnx`")
         names = ["logits", HIDDEN_OUTPUT] if hidden else ["logits"]
-        out = self.session.run(names, {"input_ids": input_ids, "attention_mask": attention_mask})
+        feeds = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if self.has_types:
+            feeds[TYPES_INPUT] = token_type_ids if token_type_ids is not None else np.zeros_like(input_ids)
+        out = self.session.run(names, feeds)
         return _softmax(out[0].astype(np.float32)), (out[1].astype(np.float32) if hidden else None)

@@ -18,6 +18,7 @@ from zhie.annotation.records import Document
 from zhie.inference.backends import OnnxBackend, TokenBackend, TorchBackend
 from zhie.inference.ner import NerTagger
 from zhie.inference.projects import ProjectStage
+from zhie.models.lexicon import default_lexicon, uses_lexicon
 from zhie.models.ner import crf_transitions
 from zhie.models.pair_head import has_pair_head
 from zhie.models.tokenizer import load_tokenizer
@@ -79,8 +80,9 @@ class Extractor:
         engine: TokenBackend = (OnnxBackend.load(ner_dir) if backend == "onnx"
                                 else TorchBackend.load(ner_dir, quantize=quantize))
         version = model_version(ner_dir) + ("-int8" if quantize and backend == "torch" else "")
-        transitions = crf_transitions(AutoConfig.from_pretrained(str(ner_dir)))
-        ner = NerTagger(engine, load_tokenizer(ner_dir), transitions=transitions, **ner_options)
+        config = AutoConfig.from_pretrained(str(ner_dir))
+        ner = NerTagger(engine, load_tokenizer(ner_dir), transitions=crf_transitions(config),
+                        lexicon=default_lexicon() if uses_lexicon(config) else None, **ner_options)
         rel_stage = None
         if relations is None and has_pair_head(ner_dir):  # the head beside the NER weights: one encoder pass
             rel_stage = _shared_relation_stage(ner, ner_dir)

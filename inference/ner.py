@@ -15,6 +15,7 @@ from zhie.annotation.records import Document, Entity
 from zhie.inference.backends import TokenBackend
 from zhie.inference.decode import token_spans
 from zhie.models.crf import Transitions
+from zhie.models.lexicon import Lexicon
 from zhie.models.windows import run_windows
 
 
@@ -37,9 +38,11 @@ class NerTagger:
     name = "ner"
 
     def __init__(self, backend: TokenBackend, tokenizer, window: int = 254, stride: int = 192,
-                 batch_size: int = 16, keep_hidden: bool = False, transitions: Transitions | None = None) -> None:
+                 batch_size: int = 16, keep_hidden: bool = False, transitions: Transitions | None = None,
+                 lexicon: Lexicon | None = None) -> None:
         self.backend = backend
         self.transitions = transitions  # a CRF-trained model's learned tag transitions (config `zhie_crf`)
+        self.lexicon = lexicon  # a lexicon model's word/gazetteer features (config `zhie_lexicon`)
         self.tokenizer = tokenizer
         self.window, self.stride, self.batch_size = window, stride, batch_size
         self.keep_hidden = keep_hidden
@@ -58,7 +61,8 @@ class NerTagger:
     def encode(self, texts: Sequence[str], hidden: bool = False) -> list[TokenStates]:
         """One encoder pass over `texts` (windows of all texts share batches)."""
         enc = self.tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
-        outputs = self.token_outputs(enc["input_ids"], hidden)
+        types = self.lexicon.token_types(texts, enc["offset_mapping"]) if self.lexicon is not None else None
+        outputs = self.token_outputs(enc["input_ids"], hidden, types)
         states = [TokenStates(offsets, p, h) for offsets, (p, h) in zip(enc["offset_mapping"], outputs, strict=True)]
         self._last = (tuple(texts), states) if hidden else None
         return states
@@ -86,16 +90,12 @@ class NerTagger:
             out.append(doc.model_copy(update={"entities": ents, "relations": [], "projects": None}))
         return out
 
-    def token_probs(self, ids_per_text: Sequence[Sequence[int]]) -> list[np.ndarray]:
-        """Per-token tag probabilities for each text."""
-        return [p for p, _ in self.token_outputs(ids_per_text)]
-
-    def token_outputs(self, ids_per_text: Sequence[Sequence[int]],
-                      hidden: bool = False) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    def token_outputs(self, ids_per_text: Sequence[Sequence[int]], hidden: bool = False,
+                      types_per_text: Sequence[Sequence[int]] | None = None) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """Per-token tag probabilities (and last hidden states) for each text; windows of all texts share batches."""
         tok = self.tokenizer
         width = self.backend.hidden_size if hidden else 0
-        outs = run_windows(ids_per_text, lambda ids, mask: self.backend.token_outputs(ids, mask, hidden),
+        outs = run_windows(ids_per_text, lambda ids, mask, types: self.backend.token_outputs(ids, mask, hidden, types),
                            (self.backend.num_labels, width), self.window, self.stride, self.batch_size,
-                           tok.cls_token_id, tok.sep_token_id, tok.pad_token_id)
+                           tok.cls_token_id, tok.sep_token_id, tok.pad_token_id, types_per_text)
         return [(p, h if hidden else None) for p, h in outs]

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import torch
 
-from zhie.inference.backends import HIDDEN_OUTPUT, ONNX_FILE
+from zhie.inference.backends import HIDDEN_OUTPUT, ONNX_FILE, TYPES_INPUT
+from zhie.models.lexicon import uses_lexicon
 from zhie.models.ner import load_ner_model
 
 
@@ -16,8 +17,10 @@ class _Outputs(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        out = self.model(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True)
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                         output_hidden_states=True)
         return out.logits, out.hidden_states[-1]
 
 
@@ -37,12 +40,12 @@ def export_onnx(model_dir: str | Path, int8: bool = True, optimize: bool = False
     model.config._attn_implementation = "eager"  # ONNX Runtime fuses eager attention only
     wrapper = _Outputs(model).eval()  # the exporter restores the wrapper's mode recursively: set it
     dummy = torch.ones((2, 16), dtype=torch.long)
+    inputs = ["input_ids", "attention_mask"] + ([TYPES_INPUT] if uses_lexicon(model.config) else [])
     out = model_dir / onnx_file
     graph = out.with_suffix(".fp32.onnx") if int8 or optimize else out
-    torch.onnx.export(wrapper, (dummy, dummy), str(graph), input_names=["input_ids", "attention_mask"],
+    torch.onnx.export(wrapper, (dummy,) * len(inputs), str(graph), input_names=inputs,
                       output_names=["logits", HIDDEN_OUTPUT],
-                      dynamic_axes={name: {0: "batch", 1: "seq"} for name in ("input_ids", "attention_mask", "logits",
-                                                                             HIDDEN_OUTPUT)},
+                      dynamic_axes={name: {0: "batch", 1: "seq"} for name in (*inputs, "logits", HIDDEN_OUTPUT)},
                       opset_version=17, dynamo=False)
     if optimize:
         fused = out.with_suffix(".opt.onnx") if int8 else out

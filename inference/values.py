@@ -13,10 +13,8 @@ turns every library failure into `value=None`, so a bad span never stops a batch
 """
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
-import io
 import re
 import threading
 import unicodedata
@@ -26,6 +24,7 @@ from typing import Any, Callable, Sequence
 
 from zhie.annotation.records import Document, Entity
 from zhie.annotation.values import DateValue, LocValue, MoneyValue
+from zhie.models.lexicon import jionlp as _jio  # imported once, its banner kept off stdout
 
 # jionlp's currency names (its `case` field) -> ISO 4217. 法郎 (French or Swiss?) is left out on purpose.
 CURRENCIES: dict[str, str] = {
@@ -42,14 +41,6 @@ MAX_CONTEXT = 3  # article places tried per ambiguous LOC span; each try is a ~7
 _BARE_MONTH = re.compile(r"^[0-9一二三四五六七八九十]{1,2}月份?$")
 # jionlp's time parser keeps per-call state on a shared instance: serialise calls across threads.
 _LOCK = threading.RLock()
-
-
-@functools.cache
-def _jio() -> Any:
-    """Import jionlp once, keeping its import banner off stdout (callers may be writing JSONL there)."""
-    with _LOCK, contextlib.redirect_stdout(io.StringIO()):
-        import jionlp
-    return jionlp
 
 
 def _call(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

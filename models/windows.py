@@ -32,14 +32,17 @@ def make_windows(n_tokens: int, size: int, stride: int) -> list[Window]:
     return wins
 
 
-def run_windows(ids_per_text: Sequence[Sequence[int]], run: Callable[[np.ndarray, np.ndarray], Sequence],
+def run_windows(ids_per_text: Sequence[Sequence[int]],
+                run: Callable[[np.ndarray, np.ndarray, np.ndarray | None], Sequence],
                 widths: Sequence[int], window: int, stride: int, batch_size: int, cls_id: int, sep_id: int,
-                pad_id: int) -> list[list[np.ndarray]]:
+                pad_id: int, types_per_text: Sequence[Sequence[int]] | None = None) -> list[list[np.ndarray]]:
     """Per-token outputs of `run` for whole texts: every text cut into windows ([CLS] window [SEP]),
     windows of all texts batched by length, each token's rows taken from the window that trusts it.
 
-    `run(input_ids, attention_mask)` returns arrays of shape (batch, width, widths[k]) (or None for an
-    output not computed); the result holds, per text, one (tokens, widths[k]) array per output.
+    `run(input_ids, attention_mask, token_type_ids)` returns arrays of shape (batch, width, widths[k])
+    (or None for an output not computed); the result holds, per text, one (tokens, widths[k]) array per
+    output. `token_type_ids` is None unless `types_per_text` gives one type id per token (0 at [CLS],
+    [SEP] and padding): a lexicon model's features (zhie.models.lexicon).
     """
     result = [[np.zeros((len(ids), w), dtype=np.float32) for w in widths] for ids in ids_per_text]
     jobs = [(i, w) for i, ids in enumerate(ids_per_text) if len(ids) for w in make_windows(len(ids), window, stride)]
@@ -50,10 +53,14 @@ def run_windows(ids_per_text: Sequence[Sequence[int]], run: Callable[[np.ndarray
         width = max(len(s) for s in seqs)
         input_ids = np.full((len(seqs), width), pad_id, dtype=np.int64)
         mask = np.zeros((len(seqs), width), dtype=np.int64)
+        types = None if types_per_text is None else np.zeros((len(seqs), width), dtype=np.int64)
         for r, s in enumerate(seqs):
             input_ids[r, :len(s)] = s
             mask[r, :len(s)] = 1
-        outputs = run(input_ids, mask)
+            if types is not None:
+                i, w = batch[r]
+                types[r, 1:len(s) - 1] = types_per_text[i][w.start:w.end]
+        outputs = run(input_ids, mask, types)
         for r, (i, w) in enumerate(batch):
             lo, hi = w.keep_from - w.start, w.keep_to - w.start
             for k, out in enumerate(outputs):

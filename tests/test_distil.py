@@ -95,3 +95,35 @@ def test_distil_cli_runs_caches_teacher_labels_and_resumes(tiny_ner_model_dir, t
         model = AutoModelForTokenClassification.from_pretrained(folder)
         assert model.config.hidden_size == 16 and model.config.num_hidden_layers == 1
     assert model.dtype == torch.float16
+
+
+def test_a_lexicon_teacher_labels_with_its_features_and_its_student_reads_them(tmp_path):
+    from zhie.models.lexicon import NUM_TYPES, add_lexicon_types, default_lexicon, uses_lexicon
+    from zhie.models.tokenizer import tokenizer_from_vocab
+    from zhie.training.distil import _teacher_batch, _window_batch
+
+    torch.manual_seed(0)
+    teacher = build_ner_model(BertConfig(vocab_size=21128, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                         num_attention_heads=2, max_position_embeddings=64)).eval()
+    add_lexicon_types(teacher)
+    with torch.no_grad():  # as after training: the feature rows differ
+        teacher.bert.embeddings.token_type_embeddings.weight.normal_()
+    tok = tokenizer_from_vocab()
+    text = "南宁市人民政府与广西壮族自治区签约新能源项目。"
+    windows = _window_batch({"text": [text]}, tok, max_len=64, lexicon=True)
+    assert windows["token_type_ids"][0][1:-1] == [int(t) for t in default_lexicon().char_types(text)]
+    with_types = _teacher_batch(windows, teacher, tok.pad_token_id)["teacher_logits"][0]
+    without = _teacher_batch({"input_ids": windows["input_ids"]}, teacher, tok.pad_token_id)["teacher_logits"][0]
+    assert not (with_types == without).all()   # the teacher's soft labels are computed with its features
+    teacher.save_pretrained(tmp_path / "teacher")
+    tok.save_pretrained(tmp_path / "teacher")
+    write_jsonl([_doc(i, p, m) for i, (p, m) in enumerate(PLACES)], tmp_path / "train.jsonl")
+    out = tmp_path / "student"
+    r = runner.invoke(app, ["train", "distil", "--teacher", str(tmp_path / "teacher"), "--data",
+                            str(tmp_path / "train.jsonl"), "--dev", "none", "--data-root", str(_shared_root(tmp_path)),
+                            "--external-source", "xinwenlianbo", "--external-chars", "200", "--student-layers", "1",
+                            "--student-hidden", "16", "--student-heads", "2", "--student-intermediate", "32",
+                            "--batch-size", "4", "--max-steps", "2", "--threads", "1", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    student = AutoModelForTokenClassification.from_pretrained(out)
+    assert uses_lexicon(student.config) and student.config.type_vocab_size == NUM_TYPES

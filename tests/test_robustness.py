@@ -79,7 +79,8 @@ class _EveryTokenBegins:
     num_labels = len(TAG2ID)
     hidden_size = 8
 
-    def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray, hidden: bool = False):
+    def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray, hidden: bool = False,
+                      token_type_ids: np.ndarray | None = None):
         probs = np.full(input_ids.shape + (self.num_labels,), 0.01, dtype=np.float32)
         begin = np.array([TAG2ID[f"B-{lab}"] for lab in ENTITY_LABELS])
         np.put_along_axis(probs, begin[input_ids % len(begin)][..., None], 0.9, axis=-1)

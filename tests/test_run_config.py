@@ -39,7 +39,7 @@ def test_bad_files_are_errors_naming_file_and_field(tmp_path, text, words):
     assert r.exit_code == 2 and "bad.toml" in r.stderr
 
 
-def test_shipped_configs_are_the_bundled_models_two_stage_recipe():
+def test_shipped_configs_are_the_bundled_models_four_stage_recipe():
     cfg = NerRunConfig.load(ROOT / "configs" / "ner-default.toml")
     recorded = json.loads((ROOT / "models/weights/ner/stage1_train_config.json").read_text(encoding="utf-8"))
     metrics = json.loads((ROOT / "models/weights/ner/stage1_train_metrics.json").read_text(encoding="utf-8"))
@@ -53,11 +53,19 @@ def test_shipped_configs_are_the_bundled_models_two_stage_recipe():
     skip = {"output", "base_model"}
     assert ran.model_dump(exclude=skip) == stage2.model_dump(exclude=skip)
     stage3 = NerRunConfig.load(ROOT / "configs" / "ner-crf.toml")
-    ran = NerRunConfig.load(ROOT / "models/weights/ner/run_config.json")
+    ran = NerRunConfig.load(ROOT / "models/weights/ner/stage3_run_config.json")
     assert stage3.base_model == "runs/ner-finetune" and ran.base_model == "models/weights/ner"  # from the bundled stage 2
     assert stage3.crf and ran.model_dump(exclude=skip) == stage3.model_dump(exclude=skip)
     control = NerRunConfig.load(ROOT / "configs" / "experiments" / "ner-continue-softmax.toml")
     assert control.model_dump(exclude={"output", "crf"}) == ran.model_dump(exclude={"output", "crf"}) and not control.crf
+    stage4 = NerRunConfig.load(ROOT / "configs" / "ner-lexicon.toml")
+    ran = NerRunConfig.load(ROOT / "models/weights/ner/run_config.json")
+    assert stage4.base_model == "runs/ner-crf" and ran.base_model == "models/weights/ner"  # from the bundled stage 3
+    assert stage4.crf and stage4.lexicon and ran.model_dump(exclude=skip) == stage4.model_dump(exclude=skip)
+    # issue 10's lexicon comparison: the two rows differ only in the features
+    rows = [NerRunConfig.load(ROOT / "configs" / "experiments" / f"ner-stage3-{k}.toml") for k in ("crf", "lexicon")]
+    assert rows[1].lexicon and not rows[0].lexicon
+    assert rows[0].model_dump(exclude={"output", "lexicon"}) == rows[1].model_dump(exclude={"output", "lexicon"})
 
 
 def test_cli_trains_from_a_config_with_flag_overrides(tmp_path):
@@ -79,6 +87,6 @@ def test_shipped_head_config_is_the_bundled_heads_recipe():
 
     cfg = HeadRunConfig.load(ROOT / "configs" / "re-head.toml")
     ran = json.loads((ROOT / "models/weights/ner/relation_head_run_config.json").read_text(encoding="utf-8"))
-    skip = {"output", "provenance"}
+    skip = {"output", "provenance", "ner_model"}  # `make model` names the NER run it just trained
     assert {k: v for k, v in ran.items() if k not in skip} == cfg.model_dump(mode="json", exclude=skip)
     assert cfg.model_dump(exclude={"output", "ner_model"}) == HeadRunConfig().model_dump(exclude={"output", "ner_model"})

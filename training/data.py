@@ -12,6 +12,7 @@ from datasets import Dataset
 from zhie.annotation.bio import to_tags
 from zhie.annotation.labels import OUTSIDE, TAG2ID
 from zhie.annotation.records import Document
+from zhie.models.lexicon import VERSION as LEXICON_VERSION, default_lexicon
 from zhie.models.windows import make_windows
 
 IGNORE = -100
@@ -41,11 +42,13 @@ def _window_labels(tags: list[str], keep_from: int, keep_to: int, start: int) ->
     return out
 
 
-def _tokenise_batch(batch: dict, tokenizer, max_len: int, score_once: bool) -> dict:
+def _tokenise_batch(batch: dict, tokenizer, max_len: int, score_once: bool, lexicon_version: int | None) -> dict:
     enc = tokenizer(batch["text"], add_special_tokens=False, return_offsets_mapping=True)
+    types = (default_lexicon().token_types(batch["text"], enc["offset_mapping"]) if lexicon_version is not None
+             else [None] * len(batch["text"]))
     body = max_len - 2
-    out: dict[str, list] = {"input_ids": [], "labels": []}
-    for ids, offsets, char_tags in zip(enc["input_ids"], enc["offset_mapping"], batch["tags"]):
+    out: dict[str, list] = {"input_ids": [], "labels": []} | ({"token_type_ids": []} if lexicon_version else {})
+    for ids, offsets, char_tags, tok_types in zip(enc["input_ids"], enc["offset_mapping"], batch["tags"], types):
         tags = [char_tags[s] if e > s else OUTSIDE for s, e in offsets]
         for w in make_windows(len(ids), body, body):
             if w.end == w.start:
@@ -53,18 +56,23 @@ def _tokenise_batch(batch: dict, tokenizer, max_len: int, score_once: bool) -> d
             keep = (w.keep_from, w.keep_to) if score_once else (w.start, w.end)
             out["input_ids"].append([tokenizer.cls_token_id] + ids[w.start:w.end] + [tokenizer.sep_token_id])
             out["labels"].append([IGNORE] + _window_labels(tags[w.start:w.end], *keep, w.start) + [IGNORE])
+            if tok_types is not None:
+                out["token_type_ids"].append([0] + tok_types[w.start:w.end] + [0])
     return out
 
 
 def tokenise_documents(docs: Iterable[Document] | Dataset, tokenizer, max_len: int = 256,
-                       score_once: bool = False) -> Dataset:
+                       score_once: bool = False, lexicon: bool = False) -> Dataset:
     """Token windows of at most `max_len` tokens ([CLS]/[SEP] included) with aligned tag ids.
 
     Windows of max_len - 2 tokens, back to back; the last one ends at the text's end (so it may overlap
     the one before). A token takes the tag of its first character. With `score_once` (evaluation)
     each token is labelled in exactly one window (the Extractor's choice), elsewhere IGNORE.
+    With `lexicon`, each window also gets `token_type_ids`: the features zhie.models.lexicon computes
+    at inference (the feature version is part of the cache key).
     """
     ds = docs if isinstance(docs, Dataset) else documents_dataset(docs)
     return ds.map(_tokenise_batch, batched=True, remove_columns=ds.column_names,
-                  fn_kwargs={"tokenizer": tokenizer, "max_len": max_len, "score_once": score_once},
+                  fn_kwargs={"tokenizer": tokenizer, "max_len": max_len, "score_once": score_once,
+                             "lexicon_version": LEXICON_VERSION if lexicon else None},
                   desc="tokenising")

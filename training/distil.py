@@ -37,6 +37,7 @@ from transformers import (BertConfig, PreTrainedModel, PrinterCallback, Trainer,
 from zhie.annotation.labels import BIO_TAGS, ENTITY_LABELS
 from zhie.annotation.records import Document
 from zhie.models.crf import CONFIG_KEY as CRF_KEY
+from zhie.models.lexicon import CONFIG_KEY as LEXICON_KEY, default_lexicon, uses_lexicon
 from zhie.models.ner import build_ner_model, load_ner_model
 from zhie.models.tokenizer import load_tokenizer
 from zhie.training.corpus_clean import clean_paragraph, paragraph_key
@@ -182,16 +183,22 @@ def external_texts(root: Path, sources: Sequence[str], max_chars: int, guard: He
                    "dropped_held_out_overlap": dropped["held_out_overlap"]}
 
 
-def _window_batch(batch: dict, tokenizer, max_len: int) -> dict:
+def _window_batch(batch: dict, tokenizer, max_len: int, lexicon: bool) -> dict:
     """Untagged texts -> back-to-back windows of at most max_len - 2 tokens (labels all IGNORE). Unlike
-    the gold windows, the last one does not overlap the one before: no token is labelled twice."""
+    the gold windows, the last one does not overlap the one before: no token is labelled twice.
+    With `lexicon`, the windows carry a lexicon teacher's token types as the gold windows do."""
     body = max_len - 2
-    out: dict[str, list] = {"input_ids": [], "labels": []}
-    for ids in tokenizer(batch["text"], add_special_tokens=False)["input_ids"]:
+    enc = tokenizer(batch["text"], add_special_tokens=False, return_offsets_mapping=lexicon)
+    types = (default_lexicon().token_types(batch["text"], enc["offset_mapping"]) if lexicon
+             else [None] * len(batch["text"]))
+    out: dict[str, list] = {"input_ids": [], "labels": []} | ({"token_type_ids": []} if lexicon else {})
+    for ids, tok_types in zip(enc["input_ids"], types):
         for start in range(0, len(ids), body):
             piece = ids[start:start + body]
             out["input_ids"].append([tokenizer.cls_token_id] + piece + [tokenizer.sep_token_id])
             out["labels"].append([IGNORE] * (len(piece) + 2))
+            if tok_types is not None:
+                out["token_type_ids"].append([0] + tok_types[start:start + body] + [0])
     return out
 
 
@@ -214,10 +221,13 @@ def _teacher_batch(batch: dict, teacher: PreTrainedModel, pad_id: int) -> dict:
     width = max(map(len, seqs))
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    types = torch.zeros((len(seqs), width), dtype=torch.long) if "token_type_ids" in batch else None
     for r, s in enumerate(seqs):
         ids[r, :len(s)] = torch.tensor(s)
         mask[r, :len(s)] = 1
-    logits = teacher(input_ids=ids, attention_mask=mask).logits.float()
+        if types is not None:
+            types[r, :len(s)] = torch.tensor(batch["token_type_ids"][r])
+    logits = teacher(input_ids=ids, attention_mask=mask, token_type_ids=types).logits.float()
     return {"teacher_logits": [logits[r, 1:len(s) - 1].to(torch.float16).numpy() for r, s in enumerate(seqs)]}
 
 
@@ -264,10 +274,11 @@ def label_windows(windows: Dataset, teacher: PreTrainedModel, pad_id: int, cache
 
 def student_config(teacher: PreTrainedModel, cfg: DistilRunConfig) -> BertConfig:
     """The student's architecture: the teacher's vocabulary and positions, the configured size; a CRF
-    teacher's transitions too (the student learns the teacher's emissions, so it decodes with them)."""
+    teacher's transitions too (the student learns the teacher's emissions, so it decodes with them), and
+    a lexicon teacher's feature spec (the student reads the same token types)."""
     t = teacher.config
-    crf = {CRF_KEY: getattr(t, CRF_KEY)} if getattr(t, CRF_KEY, None) else {}
-    return BertConfig(**crf, vocab_size=t.vocab_size, max_position_embeddings=t.max_position_embeddings,
+    extra = {key: getattr(t, key) for key in (CRF_KEY, LEXICON_KEY) if getattr(t, key, None)}
+    return BertConfig(**extra, vocab_size=t.vocab_size, max_position_embeddings=t.max_position_embeddings,
                       type_vocab_size=t.type_vocab_size, pad_token_id=t.pad_token_id,
                       hidden_size=cfg.student_hidden, num_hidden_layers=cfg.student_layers,
                       num_attention_heads=cfg.student_heads or max(1, cfg.student_hidden // 64),
@@ -310,15 +321,19 @@ def collate(features: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
     labels = torch.full((n, width), IGNORE, dtype=torch.long)
     teacher = torch.zeros((n, width, len(BIO_TAGS)), dtype=torch.float32)
     kd_mask = torch.zeros((n, width), dtype=torch.bool)
+    types = torch.zeros((n, width), dtype=torch.long) if "token_type_ids" in features[0] else None
     for r, f in enumerate(features):
         m = len(f["input_ids"])
         input_ids[r, :m] = torch.tensor(f["input_ids"])
+        if types is not None:
+            types[r, :m] = torch.tensor(f["token_type_ids"])
         attention[r, :m] = 1
         labels[r, :m] = torch.tensor(f["labels"])
         teacher[r, 1:m - 1] = torch.tensor(np.asarray(f["teacher_logits"], dtype=np.float32))
         kd_mask[r, 1:m - 1] = True
-    return {"input_ids": input_ids, "attention_mask": attention, "labels": labels, "teacher_logits": teacher,
-            "kd_mask": kd_mask}
+    batch = {"input_ids": input_ids, "attention_mask": attention, "labels": labels, "teacher_logits": teacher,
+             "kd_mask": kd_mask}
+    return batch | ({"token_type_ids": types} if types is not None else {})
 
 
 class PlannedLR:
@@ -408,7 +423,8 @@ class DistilTrainer(Trainer):
         return self.lr_scheduler
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits
+        logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                       token_type_ids=inputs.get("token_type_ids")).logits
         t = self.temperature
         mask = inputs["kd_mask"]
         student_log = torch.log_softmax(logits[mask] / t, -1)
@@ -484,10 +500,11 @@ def distil(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, 
                        [d.model_dump(mode="json") for d in train_docs], texts)
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
-    gold = tokenise_documents(train_docs, tokenizer, cfg.max_len)
+    lexicon = uses_lexicon(teacher.config)
+    gold = tokenise_documents(train_docs, tokenizer, cfg.max_len, lexicon=lexicon)
     unlabelled = Dataset.from_dict({"text": texts}).map(
         _window_batch, batched=True, remove_columns=["text"], features=gold.features,
-        fn_kwargs={"tokenizer": tokenizer, "max_len": cfg.max_len}, desc="windows",
+        fn_kwargs={"tokenizer": tokenizer, "max_len": cfg.max_len, "lexicon": lexicon}, desc="windows",
         cache_file_name=str(cache / f"windows-{key}.arrow"), new_fingerprint=f"windows-{key}")
     windows = concatenate_datasets([gold.add_column("gold", [True] * len(gold)),
                                     unlabelled.add_column("gold", [False] * len(unlabelled))])

@@ -26,7 +26,7 @@ class Progress(TrainerCallback):
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if logs:
-            shown = {k: round(v, 4) if isinstance(v, float) else v for k, v in logs.items()}
+            shown = {k: float(f"{v:.4g}") if isinstance(v, float) else v for k, v in logs.items()}  # lr 3e-5 stays visible
             print(f"[{self.tag}] step {state.global_step}/{state.max_steps} {time.time() - self.t0:.0f}s {shown}",
                   flush=True)
 

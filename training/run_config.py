@@ -114,6 +114,8 @@ class NerRunConfig(RunConfig):
     save_minutes: float = 5.0
     logging_steps: int = 50
     crf: bool = False  # CRF loss and decoding: learned IOB2 transitions, saved in the model's config
+    lexicon: bool = False  # word-boundary + gazetteer features as token types (zhie.models.lexicon), saved in config
+    lexicon_lr: float = 1e-3  # learning rate of the lexicon feature rows (they start as copies of one row)
 
     @field_validator("dev", mode="before")
     @classmethod

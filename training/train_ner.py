@@ -16,6 +16,7 @@ from transformers import (BertConfig, DataCollatorForTokenClassification, Printe
 from zhie.annotation.labels import ID2TAG
 from zhie.annotation.records import Document
 from zhie.models.crf import CONFIG_KEY, Transitions, viterbi
+from zhie.models.lexicon import add_lexicon_types, uses_lexicon
 from zhie.models.ner import build_ner_model, crf_transitions
 from zhie.models.tokenizer import load_tokenizer, tokenizer_from_vocab
 from zhie.training.data import IGNORE, tokenise_documents
@@ -70,6 +71,16 @@ def _compute_metrics(eval_pred, transitions: Callable[[], Transitions] | None = 
     return out
 
 
+def _own_lr_for_token_types(trainer: Trainer, lr: float) -> None:
+    """Give the token-type rows (the lexicon features) their own learning rate without weight decay: they
+    start as copies of one row and must grow apart within a fine-tuning run's few hundred small steps."""
+    optimizer = trainer.create_optimizer()
+    rows = trainer.model.bert.embeddings.token_type_embeddings.weight
+    for group in optimizer.param_groups:
+        group["params"] = [p for p in group["params"] if p is not rows]
+    optimizer.add_param_group({"params": [rows], "lr": lr, "weight_decay": 0.0})
+
+
 def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, config: NerRunConfig,
               encoder: BertConfig | None = None) -> dict:
     """Train, evaluate on `dev_docs` (token-level seqeval strict), save model + tokenizer; return metrics.
@@ -87,10 +98,16 @@ def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | Non
     inherited = crf_transitions(model.config)
     if inherited is not None:
         delattr(model.config, CONFIG_KEY)
-    train_ds = tokenise_documents(train_docs, tokenizer, config.max_len)
-    dev_ds = tokenise_documents(dev_docs, tokenizer, config.max_len, score_once=True) if dev_docs else None
+    lexicon = uses_lexicon(model.config)  # a lexicon base keeps its features whatever config.lexicon says
+    if config.lexicon and not lexicon:
+        add_lexicon_types(model)
+        lexicon = True
+    train_ds = tokenise_documents(train_docs, tokenizer, config.max_len, lexicon=lexicon)
+    dev_ds = (tokenise_documents(dev_docs, tokenizer, config.max_len, score_once=True, lexicon=lexicon)
+              if dev_docs else None)
     print(f"[ner] {len(train_docs)} train docs -> {len(train_ds)} windows; "
-          f"{len(dev_docs or [])} dev docs; base {base if isinstance(base, str) else 'random init'}", flush=True)
+          f"{len(dev_docs or [])} dev docs; base {base if isinstance(base, str) else 'random init'}"
+          f"{'; lexicon features' if lexicon else ''}", flush=True)
     ckpt_dir = output_dir / "checkpoints"
     args = TrainingArguments(
         output_dir=str(ckpt_dir), max_steps=config.max_steps, per_device_train_batch_size=config.batch_size,
@@ -111,6 +128,8 @@ def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | Non
                             data_collator=DataCollatorForTokenClassification(tokenizer),
                             callbacks=[Progress("ner", config.max_minutes)], compute_metrics=metrics_fn)
     trainer.remove_callback(PrinterCallback)  # Progress prints the same logs with the step count
+    if lexicon:
+        _own_lr_for_token_types(trainer, config.lexicon_lr)
     t0 = time.time()
     last = last_checkpoint(ckpt_dir) if config.resume else None
     trainer.train(resume_from_checkpoint=str(last) if last else None)

@@ -20,6 +20,7 @@ from datasets import Dataset, Features, Sequence as Seq, Value
 from transformers import PrinterCallback, Trainer, TrainingArguments, set_seed
 
 from zhie.annotation.records import Document
+from zhie.models.lexicon import default_lexicon, uses_lexicon
 from zhie.models.ner import load_ner_model
 from zhie.models.pair_head import CUES, N_VECTORS, PairHead, head_probs, pair_inputs, save_pair_head
 from zhie.models.relation import CLASSES, NONE, allowed_classes, candidate_pairs, with_relations
@@ -59,15 +60,19 @@ class HeadRunConfig(RunConfig):
 @torch.inference_mode()
 def encoder_states(model: torch.nn.Module, tokenizer, texts: Sequence[str], window: int = 254, stride: int = 192,
                    batch_size: int = 16) -> tuple[list[torch.Tensor], list[list[tuple[int, int]]]]:
-    """Last hidden states per token of each text, through the windows inference uses, and the token offsets."""
+    """Last hidden states per token of each text, through the windows inference uses (with the lexicon
+    features of a model that reads them), and the token offsets."""
     enc = tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
+    types = default_lexicon().token_types(texts, enc["offset_mapping"]) if uses_lexicon(model.config) else None
 
-    def run(ids: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray]:
-        out = model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask), output_hidden_states=True)
+    def run(ids: np.ndarray, mask: np.ndarray, token_types: np.ndarray | None) -> tuple[np.ndarray]:
+        out = model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
+                    token_type_ids=None if token_types is None else torch.from_numpy(token_types),
+                    output_hidden_states=True)
         return (out.hidden_states[-1].float().numpy(),)
 
     outs = run_windows(enc["input_ids"], run, (model.config.hidden_size,), window, stride, batch_size,
-                       tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+                       tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id, types)
     return [torch.from_numpy(o[0]) for o in outs], enc["offset_mapping"]
 
 
