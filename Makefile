@@ -37,15 +37,16 @@ demo: install
 test: install-test
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q
 
-# Retrain the bundled default model in its four NER stages and its relation head (CPU, about three hours;
+# Retrain the bundled default model in its five NER stages and its relation head (CPU, about three and a half hours;
 # see models/weights/ner/MODEL_CARD.md).
 model: install
 	$(VENV)/bin/zhie train ner --config configs/ner-default.toml    # stage 1, writes runs/ner-default
 	$(VENV)/bin/zhie train ner --config configs/ner-finetune.toml   # stage 2, writes runs/ner-finetune
 	$(VENV)/bin/zhie train ner --config configs/ner-crf.toml        # stage 3 (CRF), writes runs/ner-crf
 	$(VENV)/bin/zhie train ner --config configs/ner-lexicon.toml    # stage 4 (lexicon features), writes runs/ner-lexicon
-	$(VENV)/bin/zhie train re-head --config configs/re-head.toml --ner-model runs/ner-lexicon -o runs/ner-lexicon
-	rm -rf models/weights/ner && mkdir -p models/weights && cp -r runs/ner-lexicon models/weights/ner
+	$(VENV)/bin/zhie train ner --config configs/ner-lexicon-more.toml   # stage 5 (400 more steps), writes runs/ner-lexicon-more
+	$(VENV)/bin/zhie train re-head --config configs/re-head.toml --ner-model runs/ner-lexicon-more -o runs/ner-lexicon-more
+	rm -rf models/weights/ner && mkdir -p models/weights && cp -r runs/ner-lexicon-more models/weights/ner
 	rm -rf models/weights/ner/checkpoints
 
 clean:

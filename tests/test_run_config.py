@@ -39,7 +39,7 @@ def test_bad_files_are_errors_naming_file_and_field(tmp_path, text, words):
     assert r.exit_code == 2 and "bad.toml" in r.stderr
 
 
-def test_shipped_configs_are_the_bundled_models_four_stage_recipe():
+def test_shipped_configs_are_the_bundled_models_five_stage_recipe():
     cfg = NerRunConfig.load(ROOT / "configs" / "ner-default.toml")
     recorded = json.loads((ROOT / "models/weights/ner/stage1_train_config.json").read_text(encoding="utf-8"))
     metrics = json.loads((ROOT / "models/weights/ner/stage1_train_metrics.json").read_text(encoding="utf-8"))
@@ -59,9 +59,13 @@ def test_shipped_configs_are_the_bundled_models_four_stage_recipe():
     control = NerRunConfig.load(ROOT / "configs" / "experiments" / "ner-continue-softmax.toml")
     assert control.model_dump(exclude={"output", "crf"}) == ran.model_dump(exclude={"output", "crf"}) and not control.crf
     stage4 = NerRunConfig.load(ROOT / "configs" / "ner-lexicon.toml")
-    ran = NerRunConfig.load(ROOT / "models/weights/ner/run_config.json")
+    ran = NerRunConfig.load(ROOT / "models/weights/ner/stage4_run_config.json")
     assert stage4.base_model == "runs/ner-crf" and ran.base_model == "models/weights/ner"  # from the bundled stage 3
     assert stage4.crf and stage4.lexicon and ran.model_dump(exclude=skip) == stage4.model_dump(exclude=skip)
+    stage5 = NerRunConfig.load(ROOT / "configs" / "ner-lexicon-more.toml")
+    ran = NerRunConfig.load(ROOT / "models/weights/ner/run_config.json")
+    assert stage5.base_model == "runs/ner-lexicon" and ran.base_model == "models/weights/ner"  # from the bundled stage 4
+    assert ran.model_dump(exclude=skip) == stage5.model_dump(exclude=skip) == stage4.model_dump(exclude=skip)
     # issue 10's lexicon comparison: the two rows differ only in the features
     rows = [NerRunConfig.load(ROOT / "configs" / "experiments" / f"ner-stage3-{k}.toml") for k in ("crf", "lexicon")]
     assert rows[1].lexicon and not rows[0].lexicon
