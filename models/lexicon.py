@@ -66,6 +66,7 @@ def jieba_words(tags: set[str]) -> dict[str, set[str]]:
 def division_names() -> set[str]:
     """jionlp's administrative divisions (province to town/street): full names and short aliases."""
     names: set[str] = set()
+    jionlp()  # a fresh install ships the file zipped: importing jionlp unpacks it
     with _package_file("jionlp", "dictionary/china_location.txt").open(encoding="utf-8") as f:
         for line in f:
             depth = len(line) - len(line.lstrip("\t"))
