@@ -73,7 +73,7 @@ class OnnxBackend:
         if threads:
             opts.intra_op_num_threads = threads
         # ORT's idle threads spin after each run by default, taking the cores from the stages that follow
-        # (the relation head, values): measured on 2 cores, relations went from ~5 % to ~25 % of the time
+        # (the relation head, values): without spinning, p50 latency per article fell from 8.5-14 to 6-8 ms
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
         self.num_labels, self.hidden_size = num_labels, hidden_size

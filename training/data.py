@@ -47,7 +47,7 @@ def _tokenise_batch(batch: dict, tokenizer, max_len: int, score_once: bool, lexi
     types = (default_lexicon().token_types(batch["text"], enc["offset_mapping"]) if lexicon_version is not None
              else [None] * len(batch["text"]))
     body = max_len - 2
-    out: dict[str, list] = {"input_ids": [], "labels": []} | ({"token_type_ids": []} if lexicon_version else {})
+    out: dict[str, list] = {"input_ids": [], "labels": []} | ({"token_type_ids": []} if lexicon_version is not None else {})
     for ids, offsets, char_tags, tok_types in zip(enc["input_ids"], enc["offset_mapping"], batch["tags"], types):
         tags = [char_tags[s] if e > s else OUTSIDE for s, e in offsets]
         for w in make_windows(len(ids), body, body):
