@@ -5,8 +5,10 @@ costs more than the NER itself. This head reuses the states the NER pass already
 candidate (PROJECT, MONEY|LOC) pair becomes the states at both mentions' first and last tokens,
 their product and the mean of the tokens between them, plus a few discrete cues a reader uses (how
 far apart, same sentence, which comes first, how many other projects/amounts lie between, whether
-this is the nearest project) — and a small MLP classifies it as none | its one relation. It is
-trained on frozen encoder states, so the NER's accuracy is untouched and training takes minutes.
+this is the nearest project, the guide's cue words: zhie.models.relation_cues) — and a small MLP scores
+it as none | its one relation. The projects near one amount or place then compete for it in a softmax
+(an amount belongs to one project or none). It is trained on frozen encoder states, so the NER's
+accuracy is untouched and training takes minutes.
 
 Stored beside the NER weights it was trained on (`relation_head.safetensors` + `relation_head.json`,
 which records that encoder's hidden size and the head's thresholds).
@@ -24,6 +26,7 @@ from safetensors.torch import load_file, save_file
 from zhie.annotation.records import Document
 from zhie.models.relation import (CLASSES, HEAD_LABEL, Candidate, allowed_classes, best_mention_only, candidate_pairs,
                                   sentence_index, split_sentences)
+from zhie.models.relation_cues import WORD_CUES, word_cues
 
 HEAD_FILE = "relation_head.safetensors"
 HEAD_CONFIG = "relation_head.json"
@@ -33,7 +36,8 @@ COUNT_CAP = 3  # "none, one, two, three or more" for the counts and ranks
 # the discrete cues and their number of values
 CUES: dict[str, int] = {"distance": len(DISTANCE_BUCKETS) + 1, "same_sentence": 2, "tail_first": 2,
                         "projects_between": COUNT_CAP + 1, "tails_between": COUNT_CAP + 1,
-                        "project_rank": COUNT_CAP + 1, "tail_rank": COUNT_CAP + 1, "tail_label": 2}
+                        "project_rank": COUNT_CAP + 1, "tail_rank": COUNT_CAP + 1, "tail_label": 2,
+                        **{name: 2 for name in WORD_CUES}}
 TAIL_LABELS = ("MONEY", "LOC")
 N_VECTORS = 6  # head first/last, tail first/last, head*tail, mean between
 
@@ -93,15 +97,49 @@ def pair_inputs(hidden: torch.Tensor, offsets: Sequence[tuple[int, int]], doc: D
                      min(COUNT_CAP, sum(1 for t in same_tails if a < t.start < b and t.id != c.tail.id)),
                      min(COUNT_CAP, dist_to_tail.index(abs(c.head.start - c.tail.start))),
                      min(COUNT_CAP, dist_to_head.index(abs(c.tail.start - c.head.start))),
-                     TAIL_LABELS.index(c.tail.label)])
+                     TAIL_LABELS.index(c.tail.label), *word_cues(doc.text, c.head, c.tail)])
     return torch.stack(vectors), torch.tensor(cues, dtype=torch.long)
+
+
+def tail_groups(cands: Sequence[Candidate]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per candidate, its group (the candidates of one document sharing its tail compete: 97 % of the
+    train split's amounts and places belong to one project or none) and its slot within the group."""
+    groups: dict[tuple[int, str], int] = {}
+    sizes: list[int] = []
+    group, slot = [], []
+    for c in cands:
+        g = groups.setdefault((c.doc_index, c.tail.id), len(groups))
+        if g == len(sizes):
+            sizes.append(0)
+        group.append(g)
+        slot.append(sizes[g])
+        sizes[g] += 1
+    return torch.tensor(group, dtype=torch.long), torch.tensor(slot, dtype=torch.long)
+
+
+def tail_logits(logits: torch.Tensor, group: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
+    """(groups, 1 + most candidates) scores of each tail's choices: column 0 "no project" (score 0), then
+    its candidates' relation-vs-none logit (-inf in unused slots). A softmax over a row says which
+    project the tail belongs to, if any."""
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    width = int(slot.max()) + 2 if len(slot) else 1
+    rows = torch.full((n_groups, width), float("-inf"), dtype=logits.dtype)
+    rows[:, 0] = 0.0
+    rows[group, slot + 1] = torch.logsumexp(logits[:, 1:], -1) - logits[:, 0]  # masked classes add nothing
+    return rows
+
+
+def tail_probs(logits: torch.Tensor, group: torch.Tensor, slot: torch.Tensor) -> torch.Tensor:
+    """Per candidate, the probability that its tail belongs to its project (softmax over the tail's choices)."""
+    return torch.softmax(tail_logits(logits, group, slot), -1)[group, slot + 1]
 
 
 @torch.inference_mode()
 def head_probs(head: PairHead, docs: Sequence[Document], hidden: Sequence[torch.Tensor],
                offsets: Sequence[Sequence[tuple[int, int]]]) -> tuple[list[Candidate], list[float]]:
     """Every candidate pair of `docs` and the probability of the one relation its types allow, from
-    each document's token states; a tail keeps at most one mention per project name (best_mention_only)."""
+    each document's token states: the projects near a tail compete for it (tail_probs); a tail keeps at
+    most one mention per project name (best_mention_only)."""
     cands: list[Candidate] = []
     vectors, cues = [], []
     for i, doc in enumerate(docs):
@@ -115,8 +153,7 @@ def head_probs(head: PairHead, docs: Sequence[Document], hidden: Sequence[torch.
         return [], []
     logits = head(torch.cat(vectors), torch.cat(cues)).masked_fill(~allowed_classes([c.tail.label for c in cands]),
                                                                     float("-inf"))
-    positive = 1.0 - torch.softmax(logits, -1)[:, 0]  # all classes but none and the allowed one are masked
-    return cands, best_mention_only(cands, positive.tolist())
+    return cands, best_mention_only(cands, tail_probs(logits, *tail_groups(cands)).tolist())
 
 
 def save_pair_head(head: PairHead, folder: str | Path, thresholds: dict[str, float], extra: dict | None = None) -> None:

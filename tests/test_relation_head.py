@@ -7,8 +7,10 @@ from transformers import AutoModelForTokenClassification
 
 from zhie.inference import Extractor
 from zhie.inference.relations import SharedRelationTagger
-from zhie.models.pair_head import HEAD_CONFIG, HEAD_FILE, has_pair_head, pair_inputs, token_span
+from zhie.models.pair_head import (CUES, HEAD_CONFIG, HEAD_FILE, has_pair_head, pair_inputs, tail_groups, tail_probs,
+                                   token_span)
 from zhie.models.relation import candidate_pairs
+from zhie.models.relation_cues import WORD_CUES
 from zhie.models.tokenizer import tokenizer_from_vocab
 from zhie.training.train_relation_head import HeadRunConfig, train_relation_head
 from test_relations import TRAIN, _article, make_doc
@@ -24,7 +26,7 @@ def test_pair_inputs_read_the_mentions_tokens_and_cues():
     hidden = torch.arange(len(offsets), dtype=torch.float32)[:, None].repeat(1, 4)  # state of token i = i
     cands = candidate_pairs(doc)
     vectors, cues = pair_inputs(hidden, offsets, doc, cands)
-    assert vectors.shape == (len(cands), 6 * 4) and cues.shape == (len(cands), 8)
+    assert vectors.shape == (len(cands), 6 * 4) and cues.shape == (len(cands), len(CUES))
     c = next(i for i, c in enumerate(cands) if c.head.text == "储能电站" and c.tail.text == "西安")
     h0, h1 = token_span(offsets, cands[c].head.start, cands[c].head.end)
     assert vectors[c, 0].item() == h0 and vectors[c, 4].item() == h1  # the head's first and last token states
@@ -32,6 +34,28 @@ def test_pair_inputs_read_the_mentions_tokens_and_cues():
     assert (same_sentence, projects_between, project_rank) == (1, 0, 0)
     far = next(i for i, c in enumerate(cands) if c.head.text == "光伏项目" and c.tail.text == "3亿元")
     assert cues[far, 1].item() == 0 and cues[far, 3].item() == 1 and cues[far, 5].item() == 1
+    # the guide's cue words, each in its region of the text
+    word = {name: cues[:, len(CUES) - len(WORD_CUES) + k] for k, name in enumerate(WORD_CUES)}
+    assert word["locate_near"][c].item() == 1 and word["sign_near"][c].item() == 0  # 储能电站落户西安
+    signed = next(i for i, c in enumerate(cands) if c.head.text == "光伏项目" and c.tail.text == "西安")
+    assert word["sign_near"][signed].item() == 1  # 光伏项目签约
+    amount = next(i for i, c in enumerate(cands) if c.head.text == "储能电站" and c.tail.text == "3亿元")
+    assert word["invested_before_tail"][amount].item() == 1 and word["not_invested_before_tail"][amount].item() == 0
+
+
+def test_projects_compete_for_a_tail():
+    doc = make_doc("甲项目和乙项目在西安，总投资3亿元。", [("甲项目", "PROJECT"), ("乙项目", "PROJECT"),
+                                                 ("西安", "LOC"), ("3亿元", "MONEY")])
+    cands = candidate_pairs(doc)
+    group, slot = tail_groups(cands)
+    assert len(set(group.tolist())) == 2  # one choice per tail, between the two projects
+    import torch
+
+    logits = torch.tensor([[0.0, 2.0, float("-inf")]] * len(cands))  # every pair alone: relation at p = 0.88
+    probs = tail_probs(logits, group, slot)
+    for g in set(group.tolist()):
+        assert abs(probs[group == g].sum().item() - 2 * 7.389 / (1 + 2 * 7.389)) < 1e-3  # share; rest is "none"
+    assert torch.allclose(probs, torch.full_like(probs, 7.389 / (1 + 2 * 7.389)), atol=1e-3)
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +112,40 @@ def test_cli_trains_a_head_in_place_without_dev(tiny_ner_model_dir, tmp_path):
     data = tmp_path / "d.jsonl"
     data.write_text("".join(_article(i, *t).model_dump_json() + "\n" for i, t in enumerate(TRAIN)), encoding="utf-8")
     r = CliRunner().invoke(app, ["train", "re-head", "--ner-model", str(model), "-o", str(model), "--data", str(data),
-                                 "--dev", "none", "--epochs", "1"])
+                                 "--dev", "none", "--epochs", "1", "--choice-weight", "0"])
     assert r.exit_code == 0, r.output
     assert {p.name: p.read_bytes() for p in model.glob("*.safetensors") if p.name != HEAD_FILE} == weights
     assert json.loads((model / HEAD_CONFIG).read_text(encoding="utf-8"))["thresholds"] == \
         {"project_amount": 0.5, "project_location": 0.5}  # no dev: no tuned thresholds
+    assert json.loads((model / "relation_head_run_config.json").read_text(encoding="utf-8"))["choice_weight"] == 0
     assert isinstance(Extractor.load(model).relations, SharedRelationTagger)
+
+
+def test_choice_loss_rewards_the_gold_project_of_a_tail():
+    import torch
+
+    from zhie.training.train_relation_head import _HeadForTraining
+
+    class Fixed(torch.nn.Module):  # a head whose logits are given: the loss alone is under test
+        def __init__(self, logits: torch.Tensor) -> None:
+            super().__init__()
+            self.logits = logits
+
+        def forward(self, vectors, cues):
+            return self.logits
+
+    # one tail (group 0) with two candidate projects; the second is gold
+    group, slot = torch.tensor([0, 0]), torch.tensor([0, 1])
+    allowed = torch.tensor([[True, True, False]] * 2)
+    labels = torch.tensor([0, 1])
+    losses = {}
+    for name, rel in {"gold_high": [-2.0, 2.0], "wrong_high": [2.0, -2.0]}.items():
+        logits = torch.tensor([[0.0, r, 0.0] for r in rel])
+        model = _HeadForTraining(Fixed(logits), torch.ones(3), choice_weight=1.0)
+        losses[name] = model(None, None, allowed, group, slot, labels)["loss"].item()
+    assert losses["gold_high"] < losses["wrong_high"]
+    # a tail without a gold project: the loss wants "no project", i.e. low scores everywhere
+    none = torch.tensor([0, 0])
+    low = _HeadForTraining(Fixed(torch.tensor([[0.0, -3.0, 0.0]] * 2)), torch.ones(3), 1.0)
+    high = _HeadForTraining(Fixed(torch.tensor([[0.0, 3.0, 0.0]] * 2)), torch.ones(3), 1.0)
+    assert low(None, None, allowed, group, slot, none)["loss"] < high(None, None, allowed, group, slot, none)["loss"]

@@ -1,8 +1,9 @@
 """Train the shared-encoder relation head on a NER model's frozen token states.
 
 records -> the NER encoder's last hidden states (one pass per document, the same windows as
-inference) -> one `datasets.Dataset` row per candidate pair (unlinked candidates are negatives) ->
-Trainer over the small head -> thresholds per label chosen on dev -> a copy of the NER model folder
+inference) -> one `datasets.Dataset` row per amount or place and its candidate projects (unlinked
+candidates are negatives) -> Trainer over the small head (each pair's own loss + the tail's choice among
+its projects) -> thresholds per label chosen on dev -> a copy of the NER model folder
 with the head beside its weights, so that one folder (and one encoder pass) gives entities and relations.
 """
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import ClassVar
 import numpy as np
 import torch
 from datasets import Dataset, Features, Sequence as Seq, Value
+from pydantic import Field
 from transformers import PrinterCallback, Trainer, TrainingArguments, set_seed
 
 from zhie.annotation.records import Document
 from zhie.models.lexicon import default_lexicon, uses_lexicon
 from zhie.models.ner import load_ner_model
-from zhie.models.pair_head import CUES, N_VECTORS, PairHead, head_probs, pair_inputs, save_pair_head
+from zhie.models.pair_head import (CUES, N_VECTORS, PairHead, head_probs, pair_inputs, save_pair_head, tail_groups,
+                                   tail_logits)
 from zhie.models.relation import CLASSES, NONE, allowed_classes, candidate_pairs, with_relations
 from zhie.models.tokenizer import load_tokenizer
 from zhie.models.version import model_version
@@ -45,12 +48,13 @@ class HeadRunConfig(RunConfig):
     data: list[str] = ["news:train"]
     dev: str | None = "news:dev"  # None: thresholds 0.5 and no dev report
     epochs: float = 8.0
-    batch_size: int = 64
+    batch_size: int = 48  # amounts/places (each with its candidate projects) per step
     lr: float = 1e-3
     weight_decay: float = 0.01
     inner: int = 256
     dropout: float = 0.2
     positive_weight: float = 2.0  # loss weight of a linked pair against the many unlinked ones
+    choice_weight: float = Field(0.5, ge=0.0, le=1.0)  # share of the loss on each tail's choice among its projects (the rest: per pair)
     seed: int = 13
     window: int = 254
     stride: int = 192
@@ -78,16 +82,20 @@ def encoder_states(model: torch.nn.Module, tokenizer, texts: Sequence[str], wind
 
 def pair_rows(docs: Sequence[Document], hidden: Sequence[torch.Tensor],
               offsets: Sequence[Sequence[tuple[int, int]]]) -> Iterator[dict]:
-    """One row per candidate pair: the head's inputs and the gold class (unlinked = none)."""
+    """One row per amount or place: its candidate pairs' head inputs and gold classes (unlinked = none),
+    kept together because the loss makes them compete for the tail."""
     for i, doc in enumerate(docs):
         cands = candidate_pairs(doc, i)
         if not cands:
             continue
         gold = {(r.head, r.tail): r.label for r in doc.relations}
         vectors, cues = pair_inputs(hidden[i], offsets[i], doc, cands)
-        for c, v, q in zip(cands, vectors.numpy(), cues.tolist()):
-            yield {"vectors": v, "cues": q, "tail_label": c.tail.label,
-                   "labels": CLASSES.index(gold.get((c.head.id, c.tail.id), NONE))}
+        group, _ = tail_groups(cands)
+        for g in range(int(group.max()) + 1):
+            members = (group == g).nonzero().flatten().tolist()
+            yield {"vectors": vectors[members].numpy(), "cues": cues[members].tolist(),
+                   "tail_label": cands[members[0]].tail.label,
+                   "labels": [CLASSES.index(gold.get((cands[k].head.id, cands[k].tail.id), NONE)) for k in members]}
 
 
 def pair_dataset(docs: Sequence[Document], encoder: torch.nn.Module, tokenizer, cfg: HeadRunConfig,
@@ -96,8 +104,9 @@ def pair_dataset(docs: Sequence[Document], encoder: torch.nn.Module, tokenizer, 
     encoder into pair rows, so states never pile up for the whole corpus; cached on disk by datasets
     (the fingerprint covers the records, the encoder's weights and the settings)."""
     width = N_VECTORS * encoder.config.hidden_size
-    features = Features({"vectors": Seq(Value("float32"), length=width), "cues": Seq(Value("int64"), length=len(CUES)),
-                         "tail_label": Value("string"), "labels": Value("int64")})
+    features = Features({"vectors": Seq(Seq(Value("float32"), length=width)),
+                         "cues": Seq(Seq(Value("int64"), length=len(CUES))),
+                         "tail_label": Value("string"), "labels": Seq(Value("int64"))})
 
     def to_pairs(batch: dict[str, list]) -> dict[str, list]:
         part = [Document.model_validate_json(r) for r in batch["record"]]
@@ -112,27 +121,40 @@ def pair_dataset(docs: Sequence[Document], encoder: torch.nn.Module, tokenizer, 
 
 
 class _HeadForTraining(torch.nn.Module):
-    """The head with its loss, in the shape Trainer expects (a dict with `loss`)."""
+    """The head with its loss, in the shape Trainer expects (a dict with `loss`): per pair, weighted
+    cross-entropy over none | relation; per tail, cross-entropy of its choice among "no project" and its
+    candidates (the gold projects' probabilities summed)."""
 
-    def __init__(self, head: PairHead, class_weights: torch.Tensor) -> None:
+    def __init__(self, head: PairHead, class_weights: torch.Tensor, choice_weight: float) -> None:
         super().__init__()
         self.head = head
+        self.choice_weight = choice_weight
         self.register_buffer("class_weights", class_weights)
 
-    def forward(self, vectors: torch.Tensor, cues: torch.Tensor, allowed: torch.Tensor,
-                labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def forward(self, vectors: torch.Tensor, cues: torch.Tensor, allowed: torch.Tensor, group: torch.Tensor,
+                slot: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         logits = self.head(vectors, cues).masked_fill(~allowed, float("-inf"))
         out = {"logits": logits}
         if labels is not None:
-            out["loss"] = torch.nn.functional.cross_entropy(logits, labels, weight=self.class_weights)
+            pair_loss = torch.nn.functional.cross_entropy(logits, labels, weight=self.class_weights)
+            choices = tail_logits(logits, group, slot)
+            gold = torch.zeros_like(choices, dtype=torch.bool)
+            gold[group, slot + 1] = labels != 0
+            gold[:, 0] = ~gold[:, 1:].any(-1)
+            choice_loss = (choices.logsumexp(-1) - choices.masked_fill(~gold, float("-inf")).logsumexp(-1)).mean()
+            out["loss"] = (1 - self.choice_weight) * pair_loss + self.choice_weight * choice_loss
         return out
 
 
 def _collate(rows: Sequence[dict]) -> dict[str, torch.Tensor]:
-    return {"vectors": torch.stack([torch.as_tensor(r["vectors"], dtype=torch.float32) for r in rows]),
-            "cues": torch.tensor([r["cues"] for r in rows], dtype=torch.long),
-            "allowed": allowed_classes([r["tail_label"] for r in rows]),
-            "labels": torch.tensor([r["labels"] for r in rows], dtype=torch.long)}
+    """Tails' candidate pairs flattened, with each pair's group (its tail in this batch) and slot."""
+    sizes = [len(r["labels"]) for r in rows]
+    return {"vectors": torch.cat([torch.as_tensor(r["vectors"], dtype=torch.float32) for r in rows]),
+            "cues": torch.tensor([q for r in rows for q in r["cues"]], dtype=torch.long),
+            "allowed": allowed_classes([r["tail_label"] for r, n in zip(rows, sizes) for _ in range(n)]),
+            "group": torch.tensor([g for g, n in enumerate(sizes) for _ in range(n)], dtype=torch.long),
+            "slot": torch.tensor([k for n in sizes for k in range(n)], dtype=torch.long),
+            "labels": torch.tensor([y for r in rows for y in r["labels"]], dtype=torch.long)}
 
 
 def copy_ner_model(src: Path, dst: Path) -> None:
@@ -156,11 +178,12 @@ def train_relation_head(train_docs: Sequence[Document], dev_docs: Sequence[Docum
     encoder, tokenizer = load_ner_model(ner_dir).eval(), load_tokenizer(ner_dir)
     t0 = time.time()
     train_ds = pair_dataset(train_docs, encoder, tokenizer, cfg, out / "cache")
-    n_pos = sum(1 for y in train_ds["labels"] if y != 0)
+    n_pairs = sum(len(ys) for ys in train_ds["labels"])
+    n_pos = sum(1 for ys in train_ds["labels"] for y in ys if y != 0)
     if n_pos == 0:
         raise ValueError("the training documents hold no relation between candidate pairs: nothing to learn")
-    print(f"[re-head] {len(train_docs)} train docs -> {len(train_ds)} candidate pairs ({n_pos} linked); "
-          f"encoder states in {time.time() - t0:.0f}s", flush=True)
+    print(f"[re-head] {len(train_docs)} train docs -> {n_pairs} candidate pairs ({n_pos} linked) of "
+          f"{len(train_ds)} amounts/places; encoder states in {time.time() - t0:.0f}s", flush=True)
     head = PairHead(encoder.config.hidden_size, cfg.inner, dropout=cfg.dropout)
     weights = torch.tensor([1.0] + [cfg.positive_weight] * (len(CLASSES) - 1))
     args = TrainingArguments(
@@ -169,13 +192,14 @@ def train_relation_head(train_docs: Sequence[Document], dev_docs: Sequence[Docum
         logging_steps=cfg.logging_steps, save_strategy="no", eval_strategy="no", report_to=[], seed=cfg.seed,
         use_cpu=not torch.cuda.is_available(), disable_tqdm=True, dataloader_num_workers=0,
         remove_unused_columns=False)
-    trainer = Trainer(model=_HeadForTraining(head, weights), args=args, train_dataset=train_ds, data_collator=_collate,
+    trainer = Trainer(model=_HeadForTraining(head, weights, cfg.choice_weight), args=args, train_dataset=train_ds, data_collator=_collate,
                       callbacks=[Progress("re-head")])
     trainer.remove_callback(PrinterCallback)
     t1 = time.time()
     trainer.train()
     head.eval()
-    metrics: dict = {"train": {"documents": len(train_docs), "candidates": len(train_ds), "linked": n_pos},
+    metrics: dict = {"train": {"documents": len(train_docs), "candidates": n_pairs, "tails": len(train_ds),
+                               "linked": n_pos},
                      "steps": trainer.state.global_step, "train_seconds": round(time.time() - t1),
                      "encoder_seconds": round(t1 - t0)}
     thresholds = {lab: 0.5 for lab in CLASSES[1:]}

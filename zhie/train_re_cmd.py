@@ -61,6 +61,7 @@ def train_re_head_cmd(
     dev: Annotated[Optional[str], typer.Option(help="Dev source for thresholds and the dev report; 'none' to skip.", show_default="news:dev")] = None,
     epochs: Annotated[Optional[float], typer.Option(show_default="8")] = None,
     lr: Annotated[Optional[float], typer.Option(show_default="1e-3")] = None,
+    choice_weight: Annotated[Optional[float], typer.Option(help="Share of the loss on each amount/place's choice among its candidate projects; 0: each pair alone.", show_default="0.5")] = None,
     seed: Annotated[Optional[int], typer.Option(show_default="13")] = None,
 ) -> None:
     """Train the shared-encoder relation head: it reads the NER model's own token states, so
@@ -73,7 +74,7 @@ def train_re_head_cmd(
     from zhie.training.train_relation_head import HeadRunConfig, train_relation_head
 
     cfg = _config(HeadRunConfig, config, output=output, ner_model=ner_model, data=data,
-                  dev=None if dev == "none" else dev, epochs=epochs, lr=lr, seed=seed)
+                  dev=None if dev == "none" else dev, epochs=epochs, lr=lr, choice_weight=choice_weight, seed=seed)
     if dev == "none":
         cfg.dev = None
     _check([*cfg.data, *([cfg.dev] if cfg.dev else [])])
