@@ -16,6 +16,7 @@ from zhie.inference.backends import TokenBackend
 from zhie.inference.decode import token_spans
 from zhie.models.crf import Transitions
 from zhie.models.lexicon import Lexicon
+from zhie.models.tokenizer import encode_texts
 from zhie.models.windows import run_windows
 
 
@@ -60,7 +61,7 @@ class NerTagger:
 
     def encode(self, texts: Sequence[str], hidden: bool = False) -> list[TokenStates]:
         """One encoder pass over `texts` (windows of all texts share batches)."""
-        enc = self.tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
+        enc = encode_texts(self.tokenizer, texts)
         types = self.lexicon.token_types(texts, enc["offset_mapping"]) if self.lexicon is not None else None
         outputs = self.token_outputs(enc["input_ids"], hidden, types)
         states = [TokenStates(offsets, p, h) for offsets, (p, h) in zip(enc["offset_mapping"], outputs, strict=True)]

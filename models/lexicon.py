@@ -6,24 +6,25 @@ feature embedding is summed into the input embeddings and a saved model stays a 
 `BertForTokenClassification` (`type_vocab_size = NUM_TYPES`) that `AutoModel*` loads on its own.
 The lexicons ship inside installed packages (jieba's dictionary: words tagged ns/nt; jionlp's
 administrative divisions: full names and short aliases), so users need no download and the repository
-holds no copied word list. Traditional text is mapped character by character to Simplified first
-(the lexicons are Simplified), which keeps every offset.
+holds no copied word list. Traditional text is read as Simplified (the lexicons are Simplified:
+zhie.models.simplified, one character for one, which keeps every offset).
 """
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import io
 import logging
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from transformers import PreTrainedConfig, PreTrainedModel
+
+from zhie.models.package_data import package_file
+from zhie.models.simplified import to_simplified
 
 CONFIG_KEY = "zhie_lexicon"  # in a model's config.json: this model reads lexicon features
 VERSION = 1  # bump when the features change: a model trained on one version needs the same at inference
@@ -44,18 +45,10 @@ def jionlp() -> Any:
     return module
 
 
-def _package_file(package: str, relative: str) -> Path:
-    """A data file inside an installed package, found without importing the package."""
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(f"lexicon features need the `{package}` package: pip install {package}")
-    return Path(next(iter(spec.submodule_search_locations))) / relative
-
-
 def jieba_words(tags: set[str]) -> dict[str, set[str]]:
     """jieba's dictionary words (2+ characters) by part-of-speech tag, for the tags asked for."""
     out: dict[str, set[str]] = {t: set() for t in tags}
-    with _package_file("jieba", "dict.txt").open(encoding="utf-8") as f:
+    with package_file("jieba", "dict.txt").open(encoding="utf-8") as f:
         for line in f:
             parts = line.split()
             if len(parts) == 3 and parts[2] in out and len(parts[0]) >= 2:
@@ -67,7 +60,7 @@ def division_names() -> set[str]:
     """jionlp's administrative divisions (province to town/street): full names and short aliases."""
     names: set[str] = set()
     jionlp()  # a fresh install ships the file zipped: importing jionlp unpacks it
-    with _package_file("jionlp", "dictionary/china_location.txt").open(encoding="utf-8") as f:
+    with package_file("jionlp", "dictionary/china_location.txt").open(encoding="utf-8") as f:
         for line in f:
             depth = len(line) - len(line.lstrip("\t"))
             if depth > MAX_TOWN_TABS:
@@ -102,9 +95,7 @@ class Lexicon:
 
     def char_types(self, text: str) -> np.ndarray:
         """One type id (1..NUM_TYPES-1) per character of `text`."""
-        simple = jionlp().tra2sim(text, mode="char") if text else text
-        if len(simple) != len(text):  # the character map is 1:1; keep offsets safe whatever happens
-            simple = text
+        simple = to_simplified(text)
         out = np.zeros(len(text), dtype=np.int64)
         pos = 0
         for word in self._jieba.cut(simple):

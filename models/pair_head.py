@@ -27,6 +27,7 @@ from zhie.annotation.records import Document
 from zhie.models.relation import (CLASSES, HEAD_LABEL, Candidate, allowed_classes, best_mention_only, candidate_pairs,
                                   sentence_index, split_sentences)
 from zhie.models.relation_cues import WORD_CUES, word_cues
+from zhie.models.simplified import to_simplified
 
 HEAD_FILE = "relation_head.safetensors"
 HEAD_CONFIG = "relation_head.json"
@@ -78,6 +79,7 @@ def pair_inputs(hidden: torch.Tensor, offsets: Sequence[tuple[int, int]], doc: D
     if not cands:
         return torch.zeros((0, N_VECTORS * hidden.shape[-1])), torch.zeros((0, len(CUES)), dtype=torch.long)
     sents = split_sentences(doc.text)
+    cue_text = to_simplified(doc.text)  # the cue words are Simplified; same offsets
     ents = doc.sorted_entities()
     projects = [e for e in ents if e.label == HEAD_LABEL]
     vectors, cues = [], []
@@ -97,7 +99,7 @@ def pair_inputs(hidden: torch.Tensor, offsets: Sequence[tuple[int, int]], doc: D
                      min(COUNT_CAP, sum(1 for t in same_tails if a < t.start < b and t.id != c.tail.id)),
                      min(COUNT_CAP, dist_to_tail.index(abs(c.head.start - c.tail.start))),
                      min(COUNT_CAP, dist_to_head.index(abs(c.tail.start - c.head.start))),
-                     TAIL_LABELS.index(c.tail.label), *word_cues(doc.text, c.head, c.tail)])
+                     TAIL_LABELS.index(c.tail.label), *word_cues(cue_text, c.head, c.tail)])
     return torch.stack(vectors), torch.tensor(cues, dtype=torch.long)
 
 

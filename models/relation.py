@@ -20,6 +20,7 @@ from transformers import AutoConfig, AutoModelForTokenClassification, BertConfig
 
 from zhie.annotation.labels import RELATION_LABELS, RELATION_TYPES
 from zhie.annotation.records import Document, Entity, Relation
+from zhie.models.tokenizer import encode_texts
 
 NONE = "none"
 CLASSES: tuple[str, ...] = (NONE,) + RELATION_LABELS            # none, project_amount, project_location
@@ -151,7 +152,7 @@ def pair_fields(text: str, cand: Candidate) -> dict:
 
 def encode_pairs(rows: dict[str, list], tokenizer, max_len: int = DEFAULT_MAX_LEN) -> dict[str, list]:
     """Batched `pair_fields` columns -> input_ids with markers and the marker positions (one tokenizer call)."""
-    enc = tokenizer(rows["text"], add_special_tokens=False, return_offsets_mapping=True)
+    enc = encode_texts(tokenizer, rows["text"])
     marks = marker_ids(tokenizer)
     out: dict[str, list] = {"input_ids": [], "head_pos": [], "tail_pos": []}
     for i, (ids, offs) in enumerate(zip(enc["input_ids"], enc["offset_mapping"])):

@@ -1,15 +1,18 @@
 """Tokenizer loading: the bert-base-chinese vocabulary with NFKC in front of BERT's normaliser.
 
 NFKC makes full-width and half-width forms (１２３ / 123, ，/ ,) tokenise alike while the offsets
-still index the original string. `PreTrainedTokenizerFast.from_pretrained(dir)` honours the saved
+still index the original string; `encode_texts` reads a Traditional text as Simplified the same way. `PreTrainedTokenizerFast.from_pretrained(dir)` honours the saved
 tokenizer.json (AutoTokenizer would rebuild the normaliser and drop NFKC).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from tokenizers import normalizers
-from transformers import BertTokenizer, PreTrainedTokenizerFast
+from transformers import BatchEncoding, BertTokenizer, PreTrainedTokenizerFast
+
+from zhie.models.simplified import to_simplified
 
 DEFAULT_VOCAB = Path(__file__).resolve().parents[1] / "models" / "vocab" / "bert-base-chinese-vocab.txt"
 
@@ -39,3 +42,10 @@ def load_tokenizer(path: str | Path) -> PreTrainedTokenizerFast:
 
         tok = AutoTokenizer.from_pretrained(str(path))
     return with_nfkc(tok)
+
+
+def encode_texts(tokenizer: PreTrainedTokenizerFast, texts: Sequence[str], offsets: bool = True) -> BatchEncoding:
+    """Token ids (no [CLS]/[SEP]) and, with `offsets`, character offsets of `texts` as our encoders read
+    them: a Traditional text as Simplified (zhie.models.simplified; one character for one, so the offsets
+    index the original text). Training and inference both tokenise through here."""
+    return tokenizer([to_simplified(t) for t in texts], add_special_tokens=False, return_offsets_mapping=offsets)

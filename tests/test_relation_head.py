@@ -41,6 +41,10 @@ def test_pair_inputs_read_the_mentions_tokens_and_cues():
     assert word["sign_near"][signed].item() == 1  # 光伏项目签约
     amount = next(i for i, c in enumerate(cands) if c.head.text == "储能电站" and c.tail.text == "3亿元")
     assert word["invested_before_tail"][amount].item() == 1 and word["not_invested_before_tail"][amount].item() == 0
+    # a Traditional article gets the cues of its Simplified twin (the cue words are Simplified)
+    trad = make_doc("光伏項目簽約。儲能電站落戶西安，總投資3億元。", [("光伏項目", "PROJECT"), ("儲能電站", "PROJECT"),
+                                                        ("西安", "LOC"), ("3億元", "MONEY")])
+    assert torch.equal(pair_inputs(hidden, offsets, trad, candidate_pairs(trad))[1], cues)
 
 
 def test_projects_compete_for_a_tail():

@@ -13,6 +13,7 @@ from zhie.annotation.bio import to_tags
 from zhie.annotation.labels import OUTSIDE, TAG2ID
 from zhie.annotation.records import Document
 from zhie.models.lexicon import VERSION as LEXICON_VERSION, default_lexicon
+from zhie.models.tokenizer import encode_texts
 from zhie.models.windows import make_windows
 
 IGNORE = -100
@@ -43,7 +44,7 @@ def _window_labels(tags: list[str], keep_from: int, keep_to: int, start: int) ->
 
 
 def _tokenise_batch(batch: dict, tokenizer, max_len: int, score_once: bool, lexicon_version: int | None) -> dict:
-    enc = tokenizer(batch["text"], add_special_tokens=False, return_offsets_mapping=True)
+    enc = encode_texts(tokenizer, batch["text"])
     types = (default_lexicon().token_types(batch["text"], enc["offset_mapping"]) if lexicon_version is not None
              else [None] * len(batch["text"]))
     body = max_len - 2

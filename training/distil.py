@@ -39,7 +39,7 @@ from zhie.annotation.records import Document
 from zhie.models.crf import CONFIG_KEY as CRF_KEY
 from zhie.models.lexicon import CONFIG_KEY as LEXICON_KEY, default_lexicon, uses_lexicon
 from zhie.models.ner import build_ner_model, load_ner_model
-from zhie.models.tokenizer import load_tokenizer
+from zhie.models.tokenizer import encode_texts, load_tokenizer
 from zhie.training.corpus_clean import clean_paragraph, paragraph_key
 from zhie.training.corpus_sources import SOURCES
 from zhie.training.data import IGNORE, tokenise_documents
@@ -188,7 +188,7 @@ def _window_batch(batch: dict, tokenizer, max_len: int, lexicon: bool) -> dict:
     the gold windows, the last one does not overlap the one before: no token is labelled twice.
     With `lexicon`, the windows carry a lexicon teacher's token types as the gold windows do."""
     body = max_len - 2
-    enc = tokenizer(batch["text"], add_special_tokens=False, return_offsets_mapping=lexicon)
+    enc = encode_texts(tokenizer, batch["text"], offsets=lexicon)
     types = (default_lexicon().token_types(batch["text"], enc["offset_mapping"]) if lexicon
              else [None] * len(batch["text"]))
     out: dict[str, list] = {"input_ids": [], "labels": []} | ({"token_type_ids": []} if lexicon else {})

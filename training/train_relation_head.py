@@ -27,7 +27,7 @@ from zhie.models.ner import load_ner_model
 from zhie.models.pair_head import (CUES, N_VECTORS, PairHead, head_probs, pair_inputs, save_pair_head, tail_groups,
                                    tail_logits)
 from zhie.models.relation import CLASSES, NONE, allowed_classes, candidate_pairs, with_relations
-from zhie.models.tokenizer import load_tokenizer
+from zhie.models.tokenizer import encode_texts, load_tokenizer
 from zhie.models.version import model_version
 from zhie.models.windows import run_windows
 from zhie.training.paths import REPO
@@ -66,7 +66,7 @@ def encoder_states(model: torch.nn.Module, tokenizer, texts: Sequence[str], wind
                    batch_size: int = 16) -> tuple[list[torch.Tensor], list[list[tuple[int, int]]]]:
     """Last hidden states per token of each text, through the windows inference uses (with the lexicon
     features of a model that reads them), and the token offsets."""
-    enc = tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True)
+    enc = encode_texts(tokenizer, texts)
     types = default_lexicon().token_types(texts, enc["offset_mapping"]) if uses_lexicon(model.config) else None
 
     def run(ids: np.ndarray, mask: np.ndarray, token_types: np.ndarray | None) -> tuple[np.ndarray]:
