@@ -13,7 +13,7 @@ import numpy as np
 
 from zhie.annotation.records import Document, Entity
 from zhie.inference.backends import TokenBackend
-from zhie.inference.decode import token_spans
+from zhie.inference.decode import line_breaks, token_spans
 from zhie.models.crf import Transitions
 from zhie.models.lexicon import Lexicon
 from zhie.models.tokenizer import encode_texts
@@ -75,7 +75,7 @@ class NerTagger:
         for doc, st in zip(docs, states, strict=True):
             p, offsets = st.probs, st.offsets
             spans: list[list] = []
-            for s, e, label, score in token_spans(p, self.transitions):
+            for s, e, label, score in token_spans(p, self.transitions, line_breaks(doc.text, offsets)):
                 cs, ce = offsets[s][0], offsets[e - 1][1]
                 if ce <= cs:
                     continue

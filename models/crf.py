@@ -4,7 +4,8 @@ Arg-max tags can yield I-X after O or after another label; forbidding those move
 IOB2 sequences. A model trained with a CRF (`zhie train ner --crf`) also carries learned start, end
 and tag→tag scores in its config (key `zhie_crf`), so the folder still loads with
 AutoModelForTokenClassification alone; decoding adds them to the same pass. Inference and training's
-dev report both decode here, so dev scores mean what users get.
+dev report both decode here, so dev scores mean what users get. Where the text is known (inference), a
+line break also ends any entity: no annotated entity crosses one (1 of 19,000 in our data).
 """
 from __future__ import annotations
 
@@ -63,11 +64,13 @@ class Transitions:
         return {"start": self.start.tolist(), "end": self.end.tolist(), "matrix": self.matrix.tolist()}
 
 
-def viterbi(probs: np.ndarray, transitions: Transitions | None = None) -> list[int]:
+def viterbi(probs: np.ndarray, transitions: Transitions | None = None,
+            breaks: np.ndarray | None = None) -> list[int]:
     """Best well-formed tag path for a (tokens x tags) probability matrix, plus `transitions` if given.
 
     Log-softmax differs from the logits by one constant per token, so with transitions this is the
-    CRF's own Viterbi path over the emissions (up to the 1e-9 probability floor).
+    CRF's own Viterbi path over the emissions (up to the 1e-9 probability floor). `breaks[i]`: a line
+    break stands before token i, which therefore cannot continue an entity (no I- tag), as at the start.
     """
     if len(probs) == 0:
         return []
@@ -77,7 +80,7 @@ def viterbi(probs: np.ndarray, transitions: Transitions | None = None) -> list[i
     score = np.where(START_OK, t.start + logp[0], -np.inf)
     back = np.zeros((len(probs), len(BIO_TAGS)), dtype=np.int64)
     for i in range(1, len(probs)):
-        cand = score[:, None] + trans
+        cand = score[:, None] + (np.where(START_OK, trans, -np.inf) if breaks is not None and breaks[i] else trans)
         back[i] = cand.argmax(axis=0)
         score = cand.max(axis=0) + logp[i]
     path = [int((score + t.end).argmax())]

@@ -2,7 +2,7 @@ import pytest
 
 from zhie.annotation.records import Document
 from zhie.inference import Extractor, ModelNotFoundError
-from zhie.inference.decode import token_spans, viterbi
+from zhie.inference.decode import line_breaks, token_spans, viterbi
 from zhie.annotation.labels import BIO_TAGS, TAG2ID
 
 import numpy as np
@@ -44,3 +44,31 @@ def test_viterbi_never_starts_an_entity_with_inside_tag():
     path = [BIO_TAGS[k] for k in viterbi(probs / probs.sum(1, keepdims=True))]
     assert path == ["B-ORG", "I-ORG", "O"]
     assert [s[:3] for s in token_spans(probs / probs.sum(1, keepdims=True))] == [(0, 2, "ORG")]
+
+
+def test_no_entity_crosses_a_line_break():
+    text = "投资3.7亿元\n2.项目"
+    offsets = [(0, 1), (1, 2), (2, 5), (5, 6), (6, 7), (8, 9), (9, 10), (10, 11), (11, 12)]  # 投 资 3.7 亿 元 | 2 . 项 目
+    breaks = line_breaks(text, offsets)
+    assert breaks.tolist() == [False] * 5 + [True] + [False] * 3
+    probs = np.full((len(offsets), len(BIO_TAGS)), 0.01)
+    for i, tag in enumerate(["O", "O", "B-MONEY", "I-MONEY", "I-MONEY", "I-MONEY", "I-MONEY", "O", "O"]):
+        probs[i, TAG2ID[tag]] = 0.9   # the model runs the amount on into the next line's list number
+    probs[5:7, TAG2ID["O"]] = 0.5   # where O is the runner-up: after the break the list number is left out
+    probs /= probs.sum(1, keepdims=True)
+    assert [s[:3] for s in token_spans(probs)] == [(2, 7, "MONEY")]
+    assert [s[:3] for s in token_spans(probs, breaks=breaks)] == [(2, 5, "MONEY")]   # 3.7亿元, the line ends it
+
+
+def test_the_extractor_ends_entities_at_line_breaks(tiny_ner_model_dir):
+    ex = Extractor.load(tiny_ner_model_dir, relations=False, values=False)
+    text = "总投资3.7亿元\n\n2.新建厂房"
+    n = len(ex.tokenizer(text, add_special_tokens=False)["input_ids"])
+    probs = np.full((n, len(BIO_TAGS)), 0.01)
+    probs[:, TAG2ID["I-MONEY"]] = 0.9
+    probs[0, TAG2ID["B-MONEY"]] = 1.0   # one MONEY tag run over the whole text, line break included
+    probs /= probs.sum(1, keepdims=True)
+    ex.ner.token_outputs = lambda ids, hidden=False, types=None: [(probs, None)]
+    (doc,) = ex.predict_batch([text])
+    assert doc.entities and all("\n" not in e.text for e in doc.entities)
+    assert doc.entities[0].text == "总投资3.7亿元"
