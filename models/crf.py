@@ -5,7 +5,7 @@ IOB2 sequences. A model trained with a CRF (`zhie train ner --crf`) also carries
 and tag→tag scores in its config (key `zhie_crf`), so the folder still loads with
 AutoModelForTokenClassification alone; decoding adds them to the same pass. Inference and training's
 dev report both decode here, so dev scores mean what users get. Where the text is known (inference), a
-line break also ends any entity: no annotated entity crosses one (1 of 19,000 in our data).
+line break also ends any entity: no annotated entity crosses one (1 of ~25,000 in our data).
 """
 from __future__ import annotations
 
