@@ -125,6 +125,31 @@ def test_cli_trains_a_head_in_place_without_dev(tiny_ner_model_dir, tmp_path):
     assert isinstance(Extractor.load(model).relations, SharedRelationTagger)
 
 
+def test_fixed_thresholds_replace_the_dev_choice(tiny_ner_model_dir, tmp_path):
+    """A final run on train+dev cannot choose thresholds on dev: its config names them, and they are kept."""
+    import json
+
+    import pydantic
+    from typer.testing import CliRunner
+
+    from zhie.cli import app
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(_article(i, *t).model_dump_json() + "\n" for i, t in enumerate(TRAIN)), encoding="utf-8")
+    config = tmp_path / "head.toml"
+    config.write_text(f'ner_model = "{tiny_ner_model_dir}"\noutput = "{tmp_path / "out"}"\ndata = ["{data}"]\n'
+                      f'dev = "none"\nepochs = 1.0\nthresholds = {{project_amount = 0.3, project_location = 0.6}}\n',
+                      encoding="utf-8")
+    r = CliRunner().invoke(app, ["train", "re-head", "--config", str(config)])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "out" / HEAD_CONFIG).read_text(encoding="utf-8"))["thresholds"] == \
+        {"project_amount": 0.3, "project_location": 0.6}
+    with pytest.raises(pydantic.ValidationError, match="project_location"):
+        HeadRunConfig(thresholds={"project_amount": 0.3})
+    with pytest.raises(pydantic.ValidationError, match="in \\(0, 1\\)"):
+        HeadRunConfig(thresholds={"project_amount": 0.3, "project_location": 1.5})
+
+
 def test_choice_loss_rewards_the_gold_project_of_a_tail():
     import torch
 

@@ -47,7 +47,7 @@ from zhie.training.data_specs import DataSourceError, load_source, news_splits, 
 from zhie.training.metrics import evaluate_documents
 from zhie.training.paths import REPO, SHARED
 from zhie.training.progress import Progress, SaveEvery, last_checkpoint
-from zhie.training.run_config import RunConfig
+from zhie.training.run_config import DevSource, RunConfig
 from zhie.training.schedule import PROVISIONAL_WARMUP, LinearSchedule
 from zhie.training.train_ner import _LENGTH_GROUPING
 from zhie.training.train_re import export_fp16
@@ -64,7 +64,7 @@ class DistilRunConfig(RunConfig):
     teacher: Path | None = None  # None: the bundled NER model (models/weights/ner)
     teacher_int8: bool = False  # label with the teacher's dynamic-int8 copy: ~2x faster on CPU, near-identical labels
     data: list[str] = ["news:train"]  # gold-tagged documents: their text is distilled, their tags add cross-entropy
-    dev: str | None = "news:dev"  # None: no dev report
+    dev: DevSource = "news:dev"  # None: no dev report
     data_root: Path | None = None  # external prose; None: ../shared/data beside the checkout, or $ZHIE_SHARED_DATA
     external_sources: list[str] = ["xinwenlianbo", "fincuge", "smoothnlp", "cfsc", "wwwxmu"]  # news/finance prose
     external_chars: int = 3_000_000  # cap on unlabelled characters, shared evenly between the sources

@@ -12,9 +12,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from zhie.training.paths import REPO
 
@@ -24,6 +24,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 PROVENANCE = "provenance"  # the key `save` adds; `load` ignores it, so a saved file loads as a config
+
+
+DevSource = Annotated[str | None, BeforeValidator(lambda value: None if value == "none" else value)]
+"""A dev data spec; "none" — on the command line or in a config file — means no dev evaluation."""
 
 
 class RunConfigError(ValueError):
@@ -100,7 +104,7 @@ class NerRunConfig(RunConfig):
 
     output: Path = Path("runs/ner")
     data: list[str] = ["news:train*10", "cluener", "fewfc", "pd:4000"]
-    dev: str | None = "news:dev"  # None (or "none" on the command line): no dev evaluation
+    dev: DevSource = "news:dev"  # None: no dev evaluation
     base_model: str | None = None  # None: our bundled encoder; "random:PRESET"; or a checkpoint folder/name
     max_steps: int = 4000
     batch_size: int = 32
@@ -116,11 +120,6 @@ class NerRunConfig(RunConfig):
     crf: bool = False  # CRF loss and decoding: learned IOB2 transitions, saved in the model's config
     lexicon: bool = False  # word-boundary + gazetteer features as token types (zhie.models.lexicon), saved in config
     lexicon_lr: float = 1e-3  # learning rate of the lexicon feature rows (they start as copies of one row)
-
-    @field_validator("dev", mode="before")
-    @classmethod
-    def _none_means_no_dev(cls, value: str | None) -> str | None:
-        return None if value == "none" else value
 
 
 class PretrainRunConfig(RunConfig):

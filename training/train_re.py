@@ -25,7 +25,7 @@ from zhie.models.relation import (CLASSES, CONFIG_KEY, NONE, Candidate, best_men
 from zhie.training.metrics import evaluate_documents
 from zhie.training.relation_baseline import nearest_project_all
 from zhie.training.progress import Progress, last_checkpoint
-from zhie.training.run_config import RunConfig
+from zhie.training.run_config import DevSource, RunConfig
 from zhie.training.train_ner import resolve_base
 
 
@@ -34,7 +34,7 @@ class ReRunConfig(RunConfig):
 
     output: Path = Path("runs/re")
     data: list[str] = ["news:train"]
-    dev: str | None = "news:dev"  # None: no threshold tuning (0.5) and no dev report
+    dev: DevSource = "news:dev"  # None: no threshold tuning (0.5) and no dev report
     base_model: str | None = None  # None: our bundled encoder; "random:PRESET"; or a checkpoint folder/name
     encoder_layers: int | None = None  # keep only the base encoder's first N layers; None: all
     epochs: float = 8.0  # passes over the linked pairs

@@ -48,14 +48,12 @@ def train_distil_cmd(
     from zhie.training.paths import SHARED
 
     cfg = _config(DistilRunConfig, config, output=output, teacher=teacher, teacher_int8=teacher_int8, data=data or None,
-                  dev=None if dev == "none" else dev, data_root=data_root, external_sources=external_source or None,
+                  dev=dev, data_root=data_root, external_sources=external_source or None,
                   external_chars=external_chars, student_layers=student_layers, student_hidden=student_hidden,
                   student_heads=student_heads, student_intermediate=student_intermediate, temperature=temperature,
                   gold_weight=gold_weight, gold_repeat=gold_repeat, epochs=epochs, max_steps=max_steps,
                   batch_size=batch_size, lr=lr, threads=threads, seed=seed, resume=resume, max_minutes=max_minutes,
                   save_minutes=save_minutes, export_fp16=export_fp16)
-    if dev == "none":
-        cfg.dev = None
     _check([*cfg.data, *([cfg.dev] if cfg.dev else [])])
     root = cfg.data_root or SHARED
     if not root.is_dir():

@@ -34,13 +34,11 @@ def train_re_cmd(
     from zhie.train_cmd import _check, _config, _load
     from zhie.training.train_re import ReRunConfig, train_re
 
-    cfg = _config(ReRunConfig, config, output=output, data=data, dev=None if dev == "none" else dev,
+    cfg = _config(ReRunConfig, config, output=output, data=data, dev=dev,
                   base_model=base_model, encoder_layers=encoder_layers, epochs=epochs,
                   negatives_per_positive=negatives_per_positive or None, max_steps=max_steps,
                   batch_size=batch_size, lr=lr, max_len=max_len, seed=seed, resume=resume, max_minutes=max_minutes,
                   export_fp16=export_fp16)
-    if dev == "none":
-        cfg.dev = None
     if negatives_per_positive == 0:
         cfg.negatives_per_positive = None
     _check([*cfg.data, *([cfg.dev] if cfg.dev else [])])  # a bad spec fails before any loading, as in `train ner`
@@ -74,9 +72,7 @@ def train_re_head_cmd(
     from zhie.training.train_relation_head import HeadRunConfig, train_relation_head
 
     cfg = _config(HeadRunConfig, config, output=output, ner_model=ner_model, data=data,
-                  dev=None if dev == "none" else dev, epochs=epochs, lr=lr, choice_weight=choice_weight, seed=seed)
-    if dev == "none":
-        cfg.dev = None
+                  dev=dev, epochs=epochs, lr=lr, choice_weight=choice_weight, seed=seed)
     _check([*cfg.data, *([cfg.dev] if cfg.dev else [])])
     metrics = train_relation_head(_load(cfg.data), _load([cfg.dev]) if cfg.dev else None, cfg)
     if "dev" in metrics:
