@@ -39,7 +39,7 @@ def test_bad_files_are_errors_naming_file_and_field(tmp_path, text, words):
     assert r.exit_code == 2 and "bad.toml" in r.stderr
 
 
-def test_shipped_configs_are_the_bundled_models_five_stage_recipe():
+def test_shipped_configs_are_the_bundled_models_six_stage_recipe():
     cfg = NerRunConfig.load(ROOT / "configs" / "ner-default.toml")
     recorded = json.loads((ROOT / "models/weights/ner/stage1_train_config.json").read_text(encoding="utf-8"))
     metrics = json.loads((ROOT / "models/weights/ner/stage1_train_metrics.json").read_text(encoding="utf-8"))
@@ -63,9 +63,17 @@ def test_shipped_configs_are_the_bundled_models_five_stage_recipe():
     assert stage4.base_model == "runs/ner-crf" and ran.base_model == "models/weights/ner"  # from the bundled stage 3
     assert stage4.crf and stage4.lexicon and ran.model_dump(exclude=skip) == stage4.model_dump(exclude=skip)
     stage5 = NerRunConfig.load(ROOT / "configs" / "ner-lexicon-more.toml")
-    ran = NerRunConfig.load(ROOT / "models/weights/ner/run_config.json")
+    ran = NerRunConfig.load(ROOT / "models/weights/ner/stage5_run_config.json")
     assert stage5.base_model == "runs/ner-lexicon" and ran.base_model == "models/weights/ner"  # from the bundled stage 4
     assert ran.model_dump(exclude=skip) == stage5.model_dump(exclude=skip) == stage4.model_dump(exclude=skip)
+    stage6 = NerRunConfig.load(ROOT / "configs" / "ner-train-dev.toml")
+    ran = NerRunConfig.load(ROOT / "models/weights/ner/run_config.json")
+    assert stage6.base_model == "runs/ner-lexicon-more" and ran.base_model == "models/weights/ner"  # from the bundled stage 5
+    assert ran.model_dump(exclude=skip) == stage6.model_dump(exclude=skip)
+    # the same recipe as stage 5, on train + dev, with steps scaled by the data (978 / 807 articles)
+    same = skip | {"data", "dev", "max_steps"}
+    assert stage6.model_dump(exclude=same) == stage5.model_dump(exclude=same) and stage6.dev is None
+    assert stage6.data == ["news:train", "news:dev"] and stage6.max_steps == round(stage5.max_steps * 978 / 807, -1)
     # issue 10's lexicon comparison: the two rows differ only in the features
     rows = [NerRunConfig.load(ROOT / "configs" / "experiments" / f"ner-stage3-{k}.toml") for k in ("crf", "lexicon")]
     assert rows[1].lexicon and not rows[0].lexicon
@@ -86,13 +94,26 @@ def test_cli_trains_from_a_config_with_flag_overrides(tmp_path):
     assert json.loads((tmp_path / "ner" / "train_metrics.json").read_text(encoding="utf-8"))["steps"] == 2
 
 
-def test_shipped_head_config_is_the_bundled_heads_recipe():
+def test_shipped_head_configs_are_the_bundled_heads_recipes():
     from zhie.training.train_relation_head import HeadRunConfig
 
-    cfg = HeadRunConfig.load(ROOT / "configs" / "re-head.toml")
-    ran = json.loads((ROOT / "models/weights/ner/relation_head_run_config.json").read_text(encoding="utf-8"))
-    skip = {"output", "provenance", "ner_model"}  # `make model` names the NER run it just trained
-    # read through the class, so options added since that run take their defaults
-    recorded = HeadRunConfig(**{k: v for k, v in ran.items() if k not in skip})
-    assert recorded.model_dump(mode="json", exclude=skip) == cfg.model_dump(mode="json", exclude=skip)
-    assert cfg.model_dump(exclude={"output", "ner_model"}) == HeadRunConfig().model_dump(exclude={"output", "ner_model"})
+    skip = {"output", "provenance", "ner_model"}  # the NER run each head read
+
+    def recorded(name: str) -> HeadRunConfig:  # read through the class: options added since take their defaults
+        ran = json.loads((ROOT / "models/weights/ner" / name).read_text(encoding="utf-8"))
+        return HeadRunConfig(**{k: v for k, v in ran.items() if k not in skip})
+
+    stage5 = HeadRunConfig.load(ROOT / "configs" / "re-head.toml")
+    assert recorded("stage5_relation_head_run_config.json").model_dump(mode="json", exclude=skip) == \
+        stage5.model_dump(mode="json", exclude=skip)
+    assert stage5.model_dump(exclude={"output", "ner_model"}) == HeadRunConfig().model_dump(exclude={"output", "ner_model"})
+    bundled = HeadRunConfig.load(ROOT / "configs" / "re-head-train-dev.toml")
+    assert recorded("relation_head_run_config.json").model_dump(mode="json", exclude=skip) == \
+        bundled.model_dump(mode="json", exclude=skip)
+    # stage 5's recipe on train + dev, with the thresholds stage 5's head chose on dev
+    chosen = json.loads((ROOT / "models/weights/ner/stage5_relation_train_metrics.json").read_text(encoding="utf-8"))
+    assert bundled.thresholds == chosen["dev"]["thresholds"] and bundled.dev is None
+    same = skip | {"data", "dev", "thresholds"}
+    assert bundled.model_dump(exclude=same) == stage5.model_dump(exclude=same)
+    head = json.loads((ROOT / "models/weights/ner/relation_head.json").read_text(encoding="utf-8"))
+    assert head["thresholds"] == bundled.thresholds
