@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from zhie.training.paths import REPO
 
@@ -120,6 +120,7 @@ class NerRunConfig(RunConfig):
     crf: bool = False  # CRF loss and decoding: learned IOB2 transitions, saved in the model's config
     lexicon: bool = False  # word-boundary + gazetteer features as token types (zhie.models.lexicon), saved in config
     lexicon_lr: float = 1e-3  # learning rate of the lexicon feature rows (they start as copies of one row)
+    adversarial_epsilon: float = Field(0.0, ge=0.0)  # FGM on word embeddings (zhie.training.adversarial); 0: off
 
 
 class PretrainRunConfig(RunConfig):

@@ -19,6 +19,7 @@ from zhie.models.crf import CONFIG_KEY, Transitions, viterbi
 from zhie.models.lexicon import add_lexicon_types, uses_lexicon
 from zhie.models.ner import build_ner_model, crf_transitions
 from zhie.models.tokenizer import load_tokenizer, tokenizer_from_vocab
+from zhie.training.adversarial import with_fgm
 from zhie.training.data import IGNORE, tokenise_documents
 from zhie.training.metrics import entity_report
 from zhie.training.progress import Progress, last_checkpoint
@@ -124,6 +125,8 @@ def train_ner(train_docs: Sequence[Document], dev_docs: Sequence[Document] | Non
 
         trainer_class = CrfTrainer
         metrics_fn = partial(_compute_metrics, transitions=attach_crf(model, inherited).learned)
+    if config.adversarial_epsilon > 0:
+        trainer_class = with_fgm(trainer_class, config.adversarial_epsilon)
     trainer = trainer_class(model=model, args=args, train_dataset=train_ds, processing_class=tokenizer,
                             data_collator=DataCollatorForTokenClassification(tokenizer),
                             callbacks=[Progress("ner", config.max_minutes)], compute_metrics=metrics_fn)

@@ -79,6 +79,7 @@ def train_ner_cmd(
     max_minutes: Annotated[Optional[float], typer.Option(help="Stop training after this many minutes.")] = None,
     crf: Annotated[Optional[bool], typer.Option("--crf", help="Train with a CRF loss; the learned tag transitions are saved in the model's config and used in decoding.")] = None,
     lexicon: Annotated[Optional[bool], typer.Option("--lexicon", help="Add word-boundary and gazetteer features (jieba, jionlp divisions) as token types; saved in the model's config and computed again at inference.")] = None,
+    adversarial_epsilon: Annotated[Optional[float], typer.Option(help="FGM adversarial training: each step also learns from word embeddings moved this far along their loss gradient (twice the compute; 0: off). (default: " + _shown(NER.adversarial_epsilon) + ")")] = None,
 ) -> None:
     """Fine-tune the NER model and report strict per-label scores on the dev set.
 
@@ -86,7 +87,7 @@ def train_ner_cmd(
     """
     cfg = _config(NerRunConfig, config, output=output, data=data or None, dev=dev, base_model=base_model,
                   max_steps=max_steps, batch_size=batch_size, lr=lr, max_len=max_len, seed=seed, resume=resume,
-                  max_minutes=max_minutes, crf=crf, lexicon=lexicon)
+                  max_minutes=max_minutes, crf=crf, lexicon=lexicon, adversarial_epsilon=adversarial_epsilon)
     from zhie.training.metrics import format_report
     from zhie.training.train_ner import train_ner
 
