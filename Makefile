@@ -37,7 +37,7 @@ demo: install
 test: install-test
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q
 
-# Retrain the bundled default model in its six NER stages and its relation head (CPU, about four and a half hours;
+# Retrain the bundled default model in its six NER stages and its relation head (CPU, about six hours;
 # see models/weights/ner/MODEL_CARD.md).
 model: install
 	$(VENV)/bin/zhie train ner --config configs/ner-default.toml    # stage 1, writes runs/ner-default
@@ -45,9 +45,11 @@ model: install
 	$(VENV)/bin/zhie train ner --config configs/ner-crf.toml        # stage 3 (CRF), writes runs/ner-crf
 	$(VENV)/bin/zhie train ner --config configs/ner-lexicon.toml    # stage 4 (lexicon features), writes runs/ner-lexicon
 	$(VENV)/bin/zhie train ner --config configs/ner-lexicon-more.toml   # stage 5 (400 more steps), writes runs/ner-lexicon-more
-	$(VENV)/bin/zhie train re-head --config configs/re-head.toml      # stage 5's head: thresholds chosen on dev
-	$(VENV)/bin/zhie train ner --config configs/ner-train-dev.toml     # stage 6 (+ the dev split), writes runs/ner-train-dev
-	$(VENV)/bin/zhie train re-head --config configs/re-head-train-dev.toml   # its head, with stage 5's thresholds
+	$(VENV)/bin/zhie train re-head --config configs/re-head.toml      # stage 5's head (stage5_relation_*.json)
+	$(VENV)/bin/zhie train ner --config configs/experiments/ner-stage6-fgm.toml --base-model runs/ner-lexicon-more   # stage 6's train-only twin
+	$(VENV)/bin/zhie train re-head --config configs/re-head.toml --ner-model runs/ner-stage6-fgm -o runs/ner-stage6-fgm   # its head chooses the thresholds on dev
+	$(VENV)/bin/zhie train ner --config configs/ner-train-dev.toml     # stage 6 (FGM, + the dev split), writes runs/ner-train-dev
+	$(VENV)/bin/zhie train re-head --config configs/re-head-train-dev.toml   # its head, with the twin's thresholds
 	rm -rf models/weights/ner && mkdir -p models/weights && cp -r runs/ner-train-dev models/weights/ner
 	rm -rf models/weights/ner/checkpoints
 

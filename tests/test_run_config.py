@@ -68,12 +68,20 @@ def test_shipped_configs_are_the_bundled_models_six_stage_recipe():
     assert ran.model_dump(exclude=skip) == stage5.model_dump(exclude=skip) == stage4.model_dump(exclude=skip)
     stage6 = NerRunConfig.load(ROOT / "configs" / "ner-train-dev.toml")
     ran = NerRunConfig.load(ROOT / "models/weights/ner/run_config.json")
-    assert stage6.base_model == "runs/ner-lexicon-more" and ran.base_model == "models/weights/ner"  # from the bundled stage 5
+    assert stage6.base_model == "runs/ner-lexicon-more" and ran.base_model == "runs/stage5"  # stage 5, from git
     assert ran.model_dump(exclude=skip) == stage6.model_dump(exclude=skip)
-    # the same recipe as stage 5, on train + dev, with steps scaled by the data (978 / 807 articles)
-    same = skip | {"data", "dev", "max_steps"}
+    # stage 5's recipe plus FGM, on train + dev, with steps scaled by the data (978 / 807 articles)
+    same = skip | {"data", "dev", "max_steps", "adversarial_epsilon"}
     assert stage6.model_dump(exclude=same) == stage5.model_dump(exclude=same) and stage6.dev is None
     assert stage6.data == ["news:train", "news:dev"] and stage6.max_steps == round(stage5.max_steps * 978 / 807, -1)
+    assert stage6.adversarial_epsilon == 1.0 and stage5.adversarial_epsilon == 0
+    # its train-only twin, which dev scored (train_only_dev_report.json), and the twin without FGM
+    twin = NerRunConfig.load(ROOT / "configs" / "experiments" / "ner-stage6-fgm.toml")
+    assert twin.model_dump(exclude=same - {"adversarial_epsilon"}) == stage6.model_dump(exclude=same - {"adversarial_epsilon"})
+    assert twin.data == ["news:train"] and twin.dev == "news:dev" and twin.max_steps == stage5.max_steps
+    plain = NerRunConfig.load(ROOT / "configs" / "experiments" / "ner-stage6-plain.toml")
+    assert plain.model_dump(exclude={"output", "adversarial_epsilon"}) == twin.model_dump(exclude={"output", "adversarial_epsilon"})
+    assert plain.adversarial_epsilon == 0
     # issue 10's lexicon comparison: the two rows differ only in the features
     rows = [NerRunConfig.load(ROOT / "configs" / "experiments" / f"ner-stage3-{k}.toml") for k in ("crf", "lexicon")]
     assert rows[1].lexicon and not rows[0].lexicon
@@ -110,9 +118,9 @@ def test_shipped_head_configs_are_the_bundled_heads_recipes():
     bundled = HeadRunConfig.load(ROOT / "configs" / "re-head-train-dev.toml")
     assert recorded("relation_head_run_config.json").model_dump(mode="json", exclude=skip) == \
         bundled.model_dump(mode="json", exclude=skip)
-    # stage 5's recipe on train + dev, with the thresholds stage 5's head chose on dev
-    chosen = json.loads((ROOT / "models/weights/ner/stage5_relation_train_metrics.json").read_text(encoding="utf-8"))
-    assert bundled.thresholds == chosen["dev"]["thresholds"] and bundled.dev is None
+    # stage 5's recipe on train + dev, with fixed thresholds (chosen on dev by the same head on stage 6's train-only
+    # twin, configs/experiments/ner-stage6-fgm.toml: MODEL_CARD.md)
+    assert bundled.thresholds and set(bundled.thresholds) == {"project_amount", "project_location"} and bundled.dev is None
     same = skip | {"data", "dev", "thresholds"}
     assert bundled.model_dump(exclude=same) == stage5.model_dump(exclude=same)
     head = json.loads((ROOT / "models/weights/ner/relation_head.json").read_text(encoding="utf-8"))
