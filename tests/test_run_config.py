@@ -75,7 +75,7 @@ def test_shipped_configs_are_the_bundled_models_six_stage_recipe():
     assert stage6.model_dump(exclude=same) == stage5.model_dump(exclude=same) and stage6.dev is None
     assert stage6.data == ["news:train", "news:dev"] and stage6.max_steps == round(stage5.max_steps * 978 / 807, -1)
     assert stage6.adversarial_epsilon == 1.0 and stage5.adversarial_epsilon == 0
-    # its train-only twin, which dev scored (train_only_dev_report.json), and the twin without FGM
+    # its train-only twin, which dev scored (docs/results/2026-12-04-fgm/dev_ner_stage6_fgm.json), and the twin without FGM
     twin = NerRunConfig.load(ROOT / "configs" / "experiments" / "ner-stage6-fgm.toml")
     assert twin.model_dump(exclude=same - {"adversarial_epsilon"}) == stage6.model_dump(exclude=same - {"adversarial_epsilon"})
     assert twin.data == ["news:train"] and twin.dev == "news:dev" and twin.max_steps == stage5.max_steps
