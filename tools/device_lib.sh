@@ -3,7 +3,7 @@ export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PAR
 export ZHIE_SHARED_DATA=$PWD/.device/shared/data ZHIE_PEOPLES_DAILY=$PWD/.device/shared/199801.txt
 source tools/device_limits.sh
 PY=${PYTHON:-python3}
-if ! $PY -c "import pydantic, seqeval, typer" 2>/dev/null; then
+if ! $PY -c "import pydantic, seqeval, typer, datasets" 2>/dev/null; then
   $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site
 fi
 # The top-level folders import as zhie.* (pyproject's package-dir mapping). Without installing the package, a

@@ -17,6 +17,7 @@ Why it looks like this:
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from datasets import Array2D, Dataset, Features, concatenate_datasets
+from datasets import Array2D, Dataset, Features, Sequence as ArrowSequence, Value, concatenate_datasets, load_from_disk
 from pydantic import field_validator
 from transformers import (BertConfig, PreTrainedModel, PrinterCallback, Trainer, TrainerCallback, TrainingArguments,
                           set_seed)
@@ -54,6 +55,11 @@ from zhie.training.train_re import export_fp16
 
 DEFAULT_TEACHER = REPO / "models" / "weights" / "ner"
 SHARD_WINDOWS = 1024  # teacher labels are written (and resumed) in shards of this many windows
+WINDOWS_META = "distil_windows.json"  # beside saved windows: their content key and text statistics
+# Saved windows in the narrowest types that hold them (ids < 32,768, tags and lexicon types < 128): a
+# third of the default int64 lists, so that millions of tokens travel to an accelerator machine.
+COMPACT_WINDOWS = Features({"input_ids": ArrowSequence(Value("int16")), "labels": ArrowSequence(Value("int8")),
+                            "token_type_ids": ArrowSequence(Value("int8")), "gold": Value("bool")})
 Predict = Callable[[Path, Sequence[Document]], list[Document]]
 
 
@@ -90,6 +96,9 @@ class DistilRunConfig(RunConfig):
     save_minutes: float = 4.0
     logging_steps: int = 25
     export_fp16: Path | None = None  # also write an fp16 copy (model, tokenizer, reports) here
+    windows_only: bool = False  # build the training windows, save them in OUTPUT/windows and stop
+    windows: Path | None = None  # train on windows saved by a `windows_only` run: no corpora, jieba or jionlp needed
+    dataloader_workers: int = 0  # processes padding batches beside training (worth it on an accelerator)
 
     @field_validator("data")
     @classmethod
@@ -202,6 +211,49 @@ def _window_batch(batch: dict, tokenizer, max_len: int, lexicon: bool) -> dict:
     return out
 
 
+def build_windows(train_docs: Sequence[Document], cfg: DistilRunConfig, tokenizer, lexicon: bool, cache: Path,
+                  log: Callable[[str], None] = print) -> tuple[Dataset, dict]:
+    """The gold windows of the train documents and back-to-back windows of the external prose (no stretch
+    of dev/test text in it), with a `gold` column; and their metadata: a key of their content (names
+    the teacher-label cache), the text statistics, the window length."""
+    guard = HeldOutGuard(held_out_texts(log))
+    texts, text_stats = external_texts(Path(cfg.data_root or SHARED), cfg.external_sources, cfg.external_chars,
+                                       guard, log)
+    key = _fingerprint(cfg.max_len, lexicon, tokenizer.vocab_size, [d.model_dump(mode="json") for d in train_docs],
+                       texts)
+    gold = tokenise_documents(train_docs, tokenizer, cfg.max_len, lexicon=lexicon)
+    unlabelled = Dataset.from_dict({"text": texts}).map(
+        _window_batch, batched=True, remove_columns=["text"], features=gold.features,
+        fn_kwargs={"tokenizer": tokenizer, "max_len": cfg.max_len, "lexicon": lexicon}, desc="windows",
+        cache_file_name=str(cache / f"windows-{key}.arrow"), new_fingerprint=f"windows-{key}")
+    windows = concatenate_datasets([gold.add_column("gold", [True] * len(gold)),
+                                    unlabelled.add_column("gold", [False] * len(unlabelled))])
+    log(f"[distil] {len(train_docs)} gold documents -> {len(gold)} windows; {len(texts)} external texts -> "
+        f"{len(unlabelled)} windows")
+    return windows, {"key": key, "max_len": cfg.max_len, "lexicon": lexicon, "gold_windows": len(gold),
+                     "windows": len(windows), "text": text_stats}
+
+
+def save_windows(windows: Dataset, meta: dict, path: Path) -> None:
+    """Windows in compact types (`COMPACT_WINDOWS`) + their metadata, for `load_windows` elsewhere."""
+    compact = Features({k: v for k, v in COMPACT_WINDOWS.items() if k in windows.column_names})
+    windows.cast(compact).save_to_disk(str(path))
+    (path / WINDOWS_META).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def load_windows(path: Path, max_len: int, lexicon: bool) -> tuple[Dataset, dict]:
+    """Windows saved by `save_windows`, checked against the run: same window length, lexicon features
+    exactly when the teacher reads them."""
+    meta_file = path / WINDOWS_META
+    if not meta_file.is_file():
+        raise ValueError(f"{path}: no {WINDOWS_META}; save windows with `zhie train distil --windows-only`")
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    if meta["max_len"] != max_len or meta["lexicon"] != lexicon:
+        raise ValueError(f"{path}: windows of max_len {meta['max_len']} and lexicon {meta['lexicon']}, but this run "
+                         f"has max_len {max_len} and a teacher with lexicon {lexicon}")
+    return load_from_disk(str(path)), meta
+
+
 # ---------------------------------------------------------------- teacher soft labels
 
 
@@ -217,6 +269,7 @@ def teacher_fingerprint(teacher_dir: Path) -> list:
 
 @torch.inference_mode()
 def _teacher_batch(batch: dict, teacher: PreTrainedModel, pad_id: int) -> dict:
+    """The teacher's logits of one batch of windows, computed on the teacher's device."""
     seqs = batch["input_ids"]
     width = max(map(len, seqs))
     ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
@@ -227,7 +280,9 @@ def _teacher_batch(batch: dict, teacher: PreTrainedModel, pad_id: int) -> dict:
         mask[r, :len(s)] = 1
         if types is not None:
             types[r, :len(s)] = torch.tensor(batch["token_type_ids"][r])
-    logits = teacher(input_ids=ids, attention_mask=mask, token_type_ids=types).logits.float()
+    device = teacher.device
+    logits = teacher(input_ids=ids.to(device), attention_mask=mask.to(device),
+                     token_type_ids=None if types is None else types.to(device)).logits.float().cpu()
     return {"teacher_logits": [logits[r, 1:len(s) - 1].to(torch.float16).numpy() for r, s in enumerate(seqs)]}
 
 
@@ -493,27 +548,27 @@ def distil(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, 
     teacher_dir = Path(cfg.teacher or DEFAULT_TEACHER)
     teacher, tokenizer = load_ner_model(teacher_dir), load_tokenizer(teacher_dir)
 
-    guard = HeldOutGuard(held_out_texts(log))
-    texts, text_stats = external_texts(Path(cfg.data_root or SHARED), cfg.external_sources, cfg.external_chars,
-                                       guard, log)
-    key = _fingerprint(teacher_fingerprint(teacher_dir), cfg.teacher_int8, cfg.max_len, SHARD_WINDOWS,
-                       [d.model_dump(mode="json") for d in train_docs], texts)
     cache = out / "cache"
     cache.mkdir(parents=True, exist_ok=True)
     lexicon = uses_lexicon(teacher.config)
-    gold = tokenise_documents(train_docs, tokenizer, cfg.max_len, lexicon=lexicon)
-    unlabelled = Dataset.from_dict({"text": texts}).map(
-        _window_batch, batched=True, remove_columns=["text"], features=gold.features,
-        fn_kwargs={"tokenizer": tokenizer, "max_len": cfg.max_len, "lexicon": lexicon}, desc="windows",
-        cache_file_name=str(cache / f"windows-{key}.arrow"), new_fingerprint=f"windows-{key}")
-    windows = concatenate_datasets([gold.add_column("gold", [True] * len(gold)),
-                                    unlabelled.add_column("gold", [False] * len(unlabelled))])
-    log(f"[distil] {len(train_docs)} gold documents -> {len(gold)} windows; {len(texts)} external texts -> "
-        f"{len(unlabelled)} windows; teacher {teacher_dir} (cache key {key})")
+    if cfg.windows:
+        windows, meta = load_windows(Path(cfg.windows), cfg.max_len, lexicon)
+        log(f"[distil] {len(windows)} windows from {cfg.windows} ({meta['gold_windows']} gold)")
+    else:
+        windows, meta = build_windows(train_docs, cfg, tokenizer, lexicon, cache, log)
+    if cfg.windows_only:
+        save_windows(windows, meta, out / "windows")
+        log(f"[distil] windows saved to {out / 'windows'}")
+        return meta
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    int8 = cfg.teacher_int8 and device.type == "cpu"  # dynamic int8 runs on CPU only; an accelerator needs none
+    key = _fingerprint(teacher_fingerprint(teacher_dir), int8, SHARD_WINDOWS, meta["key"])
+    log(f"[distil] teacher {teacher_dir} labels on {device}{' in int8' if int8 else ''} (cache key {key})")
     labeller = (torch.ao.quantization.quantize_dynamic(teacher, {torch.nn.Linear}, dtype=torch.qint8)
-                if cfg.teacher_int8 else teacher)  # a copy: the fp32 teacher still initialises the student
+                if int8 else teacher.to(device))  # int8: a copy, the fp32 teacher still initialises the student
     labelled, label_stats = label_windows(windows, labeller, tokenizer.pad_token_id, cache, key,
                                           cfg.label_batch_size, log)
+    teacher.to("cpu")
 
     gold_rows = [i for i, g in enumerate(labelled["gold"]) if g]
     order = list(range(len(labelled))) + gold_rows * (cfg.gold_repeat - 1)
@@ -531,9 +586,9 @@ def distil(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, 
         output_dir=str(ckpt_dir), max_steps=steps, per_device_train_batch_size=cfg.batch_size,
         learning_rate=cfg.lr, weight_decay=cfg.weight_decay, logging_steps=cfg.logging_steps, save_strategy="no", save_total_limit=1,
         eval_strategy="no", use_cpu=not torch.cuda.is_available(), report_to=[], seed=cfg.seed,
-        disable_tqdm=True, dataloader_num_workers=0, remove_unused_columns=False, **_LENGTH_GROUPING)
+        disable_tqdm=True, dataloader_num_workers=cfg.dataloader_workers, remove_unused_columns=False, **_LENGTH_GROUPING)
     trainer = DistilTrainer(model=student, args=args, train_dataset=train_ds, processing_class=tokenizer,
-                            data_collator=lambda f: collate(f, tokenizer.pad_token_id),
+                            data_collator=functools.partial(collate, pad_id=tokenizer.pad_token_id),
                             callbacks=[BudgetPlan(cfg.max_minutes, cfg.warmup_fraction, log),
                                        Progress("distil", cfg.max_minutes), SaveEvery(cfg.save_minutes)],
                             temperature=cfg.temperature, gold_weight=cfg.gold_weight,
@@ -548,7 +603,7 @@ def distil(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, 
     done = trainer.state.global_step - (int(last.name.split("-")[1]) if last else 0)
     mean_len = float(np.mean(train_ds["length"]))
     metrics: dict = {
-        "text": text_stats, "labelling": label_stats,
+        "text": meta["text"], "labelling": label_stats,
         "student": {"parameters": n_params, "init": init,
                     **{k: getattr(student.config, k) for k in ("num_hidden_layers", "hidden_size",
                                                                "num_attention_heads", "intermediate_size")}},

@@ -35,10 +35,14 @@ def train_distil_cmd(
     max_minutes: Annotated[Optional[float], typer.Option(help="Stop training after this many minutes (teacher labelling not counted).")] = None,
     save_minutes: Annotated[Optional[float], typer.Option(help="Minutes between checkpoints.", show_default="4")] = None,
     export_fp16: Annotated[Optional[Path], typer.Option("--export-fp16", help="Also write an fp16 copy (the small one to bundle) here.")] = None,
+    windows_only: Annotated[Optional[bool], typer.Option("--windows-only", help="Build the training windows (text work: corpora, jieba, jionlp), save them in OUTPUT/windows and stop.", show_default=False)] = None,
+    windows: Annotated[Optional[Path], typer.Option(help="Train on windows saved by --windows-only (e.g. on an accelerator machine without the corpora).")] = None,
+    dataloader_workers: Annotated[Optional[int], typer.Option(help="Processes padding batches beside training.", show_default="0")] = None,
 ) -> None:
     """Distil a NER model into a smaller student on teacher soft labels of unlabelled news + the gold train tags.
 
-    Teacher labels are cached in OUTPUT/cache (a second run reuses them). The resolved options are saved to
+    Teacher labels are cached in OUTPUT/cache (a second run reuses them). The text work can run apart from the
+    training: --windows-only saves the windows (compact integers), --windows DIR trains on them elsewhere. The resolved options are saved to
     OUTPUT/run_config.json (with the git revision) before training; OUTPUT/dev_report.json scores the
     student on dev and OUTPUT/train_metrics.json adds the teacher's scores and their agreement.
     """
@@ -53,17 +57,19 @@ def train_distil_cmd(
                   student_heads=student_heads, student_intermediate=student_intermediate, temperature=temperature,
                   gold_weight=gold_weight, gold_repeat=gold_repeat, epochs=epochs, max_steps=max_steps,
                   batch_size=batch_size, lr=lr, threads=threads, seed=seed, resume=resume, max_minutes=max_minutes,
-                  save_minutes=save_minutes, export_fp16=export_fp16)
-    _check([*cfg.data, *([cfg.dev] if cfg.dev else [])])
+                  save_minutes=save_minutes, export_fp16=export_fp16, windows_only=windows_only, windows=windows,
+                  dataloader_workers=dataloader_workers)
+    _check([*([] if cfg.windows else cfg.data), *([cfg.dev] if cfg.dev else [])])
     root = cfg.data_root or SHARED
-    if not root.is_dir():
+    if not cfg.windows and not root.is_dir():
         typer.echo(f"error: no external prose at {root} (set --data-root or ZHIE_SHARED_DATA)", err=True)
         raise typer.Exit(2)
 
     def predict(model_dir: Path, docs):
         return Extractor.load(model_dir, relations=False, values=False).predict_documents(docs)
 
-    metrics = distil(_load(cfg.data), _load([cfg.dev]) if cfg.dev else None, cfg, predict=predict,
+    train_docs = [] if cfg.windows else _load(cfg.data)  # saved windows hold the gold tags already
+    metrics = distil(train_docs, _load([cfg.dev]) if cfg.dev and not cfg.windows_only else None, cfg, predict=predict,
                      log=lambda line: typer.echo(line, err=True))
     if "dev" in metrics:
         typer.echo(json.dumps(metrics["dev"], indent=2, ensure_ascii=False))
