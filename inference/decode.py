@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from zhie.annotation.labels import BIO_TAGS, OUTSIDE
-from zhie.models.crf import Transitions, viterbi
+from zhie.models.crf import Transitions, viterbi, viterbi_batch
 
 
 def line_breaks(text: str, offsets: Sequence[tuple[int, int]]) -> np.ndarray:
@@ -25,18 +25,28 @@ def token_spans(probs: np.ndarray, transitions: Transitions | None = None,
     `transitions`: a CRF model's learned scores (zhie.models.ner.crf_transitions(config)), else None.
     `breaks`: line_breaks of the text; no entity continues across one.
     """
-    path = viterbi(probs, transitions, breaks)
-    spans: list[tuple[int, int, str, float]] = []
+    return spans_of_path(probs, viterbi(probs, transitions, breaks))
+
+
+def token_spans_batch(probs: Sequence[np.ndarray], transitions: Transitions | None = None,
+                      breaks: Sequence[np.ndarray | None] | None = None) -> list[list[tuple[int, int, str, float]]]:
+    """`token_spans` of several texts, their Viterbi passes run together (zhie.models.crf.viterbi_batch)."""
+    return [spans_of_path(p, path) for p, path in zip(probs, viterbi_batch(probs, transitions, breaks), strict=True)]
+
+
+def spans_of_path(probs: np.ndarray, path: Sequence[int]) -> list[tuple[int, int, str, float]]:
+    """The entities of a tag path, each with the mean probability of its tags."""
+    spans: list[list] = []
     cur: list | None = None
+    chosen = probs[np.arange(len(path)), path].tolist() if len(path) else []
     for i, k in enumerate(path):
         tag = BIO_TAGS[k]
-        p = float(probs[i, k])
         if tag == OUTSIDE:
             cur = None
         elif tag.startswith("I-") and cur is not None:
             cur[1] = i + 1
-            cur[3].append(p)
+            cur[3].append(chosen[i])
         else:
-            cur = [i, i + 1, tag[2:], [p]]
-            spans.append(cur)  # type: ignore[arg-type]
+            cur = [i, i + 1, tag[2:], [chosen[i]]]
+            spans.append(cur)
     return [(s, e, lab, float(np.mean(ps))) for s, e, lab, ps in spans]

@@ -13,7 +13,7 @@ import numpy as np
 
 from zhie.annotation.records import Document, Entity
 from zhie.inference.backends import TokenBackend
-from zhie.inference.decode import line_breaks, token_spans
+from zhie.inference.decode import line_breaks, token_spans_batch
 from zhie.models.crf import Transitions
 from zhie.models.lexicon import Lexicon
 from zhie.models.tokenizer import encode_texts
@@ -71,11 +71,13 @@ class NerTagger:
     def __call__(self, docs: Sequence[Document]) -> list[Document]:
         """The documents with `entities` replaced by the model's (relations cleared: they named old ids)."""
         states = self.encode([d.text for d in docs], hidden=self.keep_hidden)
+        decoded = token_spans_batch([st.probs for st in states], self.transitions,
+                                    [line_breaks(doc.text, st.offsets) for doc, st in zip(docs, states, strict=True)])
         out = []
-        for doc, st in zip(docs, states, strict=True):
-            p, offsets = st.probs, st.offsets
+        for doc, st, token_level in zip(docs, states, decoded, strict=True):
+            offsets = st.offsets
             spans: list[list] = []
-            for s, e, label, score in token_spans(p, self.transitions, line_breaks(doc.text, offsets)):
+            for s, e, label, score in token_level:
                 cs, ce = offsets[s][0], offsets[e - 1][1]
                 if ce <= cs:
                     continue

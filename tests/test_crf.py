@@ -152,3 +152,25 @@ def test_resume_restores_the_transitions_and_a_later_run_continues_or_drops_them
                                                  "crf": False, "max_steps": 1}))
     plain = AutoModelForTokenClassification.from_pretrained(tmp_path / "plain").config
     assert crf_transitions(plain) is None and not hasattr(plain, CONFIG_KEY)
+
+
+def test_batched_viterbi_gives_each_text_its_own_path():
+    """Texts of different lengths, with and without line breaks and learned transitions, decoded together
+    give exactly the paths (and spans) they get one by one."""
+    from zhie.inference.decode import token_spans_batch
+    from zhie.models.crf import viterbi_batch
+
+    rng = np.random.default_rng(7)
+    n = len(BIO_TAGS)
+    learned = Transitions(rng.normal(size=n), rng.normal(size=n), rng.normal(size=(n, n)) * 2)
+    probs = [rng.dirichlet(np.full(n, 0.3), size=k).astype(np.float32) for k in (1, 7, 0, 30, 12)]
+    breaks = [rng.random(len(p)) < 0.2 for p in probs]
+    breaks[1] = None
+    for transitions in (None, learned):
+        for brk in (None, breaks):
+            alone = [viterbi(p, transitions, None if brk is None else brk[i]) for i, p in enumerate(probs)]
+            assert viterbi_batch(probs, transitions, brk) == alone
+    assert any(len(set(path)) > 2 for path in alone)  # the random paths do carry entities
+    assert token_spans_batch(probs, learned, breaks) == [
+        token_spans(p, learned, b) for p, b in zip(probs, breaks)]
+    assert viterbi_batch([], learned) == [] and viterbi_batch([probs[2]]) == [[]]

@@ -127,3 +127,65 @@ def test_a_lexicon_teacher_labels_with_its_features_and_its_student_reads_them(t
     assert r.exit_code == 0, r.output
     student = AutoModelForTokenClassification.from_pretrained(out)
     assert uses_lexicon(student.config) and student.config.type_vocab_size == NUM_TYPES
+
+
+def test_windows_built_here_train_elsewhere_without_the_corpora(tiny_ner_model_dir, tmp_path):
+    """--windows-only saves compact windows; --windows trains on them with no prose or news file at hand
+    (the accelerator machine's case) and labels exactly the windows that were saved."""
+    from datasets import load_from_disk
+
+    write_jsonl([_doc(i, p, m) for i, (p, m) in enumerate(PLACES)], tmp_path / "train.jsonl")
+    built = tmp_path / "built"
+    common = ["--teacher", str(tiny_ner_model_dir), "--dev", "none", "--student-layers", "1", "--student-hidden", "16",
+              "--student-heads", "2", "--student-intermediate", "32", "--batch-size", "4", "--max-steps", "3",
+              "--threads", "1"]
+    r = runner.invoke(app, ["train", "distil", *common, "--windows-only", "--data", str(tmp_path / "train.jsonl"),
+                            "--data-root", str(_shared_root(tmp_path)), "--external-source", "xinwenlianbo",
+                            "--external-chars", "300", "-o", str(built)])
+    assert r.exit_code == 0, r.output
+    saved = load_from_disk(str(built / "windows"))
+    assert saved.features["input_ids"].feature.dtype == "int16" and saved.features["labels"].feature.dtype == "int8"
+    meta = json.loads((built / "windows" / "distil_windows.json").read_text(encoding="utf-8"))
+    assert meta["gold_windows"] == sum(saved["gold"]) > 0 and meta["windows"] == len(saved) > meta["gold_windows"]
+    assert not (built / "model.safetensors").exists()  # windows only: no training
+
+    out = tmp_path / "student"
+    r = runner.invoke(app, ["train", "distil", *common, "--windows", str(built / "windows"),
+                            "--data-root", str(tmp_path / "nowhere"), "--dataloader-workers", "1", "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    metrics = json.loads((out / "train_metrics.json").read_text(encoding="utf-8"))
+    assert metrics["labelling"]["windows"] == len(saved) and metrics["steps"] == 3
+    assert AutoModelForTokenClassification.from_pretrained(out).config.num_hidden_layers == 1
+
+
+def test_saved_windows_must_match_the_teacher(tmp_path):
+    from datasets import Dataset
+
+    from zhie.training.distil import load_windows, save_windows
+
+    windows = Dataset.from_dict({"input_ids": [[101, 800, 102]], "labels": [[-100, 0, -100]],
+                                 "token_type_ids": [[0, 3, 0]], "gold": [True]})
+    save_windows(windows, {"key": "k", "max_len": 256, "lexicon": True, "gold_windows": 1, "windows": 1}, tmp_path / "w")
+    loaded, _ = load_windows(tmp_path / "w", 256, lexicon=True)
+    assert loaded["input_ids"] == [[101, 800, 102]] and loaded["labels"] == [[-100, 0, -100]]
+    with pytest.raises(ValueError, match="lexicon True.*lexicon False"):
+        load_windows(tmp_path / "w", 256, lexicon=False)
+    with pytest.raises(ValueError, match="--windows-only"):
+        load_windows(tmp_path, 256, lexicon=True)
+
+
+def test_length_grouped_batches_read_the_length_column_once(tmp_path):
+    from datasets import Dataset
+    from transformers import TrainingArguments
+
+    from zhie.training.distil import DistilTrainer
+
+    lengths = [5, 40, 7, 33, 12, 250, 9, 18]
+    ds = Dataset.from_dict({"length": lengths, "input_ids": [[1] * n for n in lengths]}).with_format("numpy")
+    args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=2, use_cpu=True, report_to=[])
+    trainer = DistilTrainer(model=torch.nn.Linear(1, 1), args=args, train_dataset=ds, temperature=2.0,
+                            gold_weight=1.0, warmup_fraction=0.1, budgeted=False)
+    sampler = trainer._get_train_sampler()
+    assert sampler.lengths == lengths and all(type(n) is int for n in sampler.lengths)
+    order = list(sampler)
+    assert sorted(order) == list(range(len(lengths))) and order[0] == 5  # the longest batch comes first
