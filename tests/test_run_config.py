@@ -125,3 +125,21 @@ def test_shipped_head_configs_are_the_bundled_heads_recipes():
     assert bundled.model_dump(exclude=same) == stage5.model_dump(exclude=same)
     head = json.loads((ROOT / "models/weights/ner/relation_head.json").read_text(encoding="utf-8"))
     assert head["thresholds"] == bundled.thresholds
+
+
+def test_the_student_recipe_is_what_ran():
+    """configs/experiments/ner-student-ft.toml repeats the recorded run (docs/BENCHMARKS.md's student row): the
+    stage-6 twin's recipe on the GPU student, 300 steps on the train split only; and the GPU run's own config
+    is the L3/H384 student of the bundled teacher on saved windows."""
+    from zhie.training.distil import DistilRunConfig
+
+    results = ROOT / "docs" / "results" / "2026-12-04-device-distil"
+    shipped = NerRunConfig.load(ROOT / "configs" / "experiments" / "ner-student-ft.toml")
+    ran = NerRunConfig.load(results / "run_config_l3h384_ft.json")
+    assert shipped.model_dump() == ran.model_dump()
+    twin = NerRunConfig.load(ROOT / "configs" / "experiments" / "ner-stage6-fgm.toml")
+    recipe = {"output", "base_model", "max_steps", "max_minutes"}
+    assert shipped.model_dump(exclude=recipe) == twin.model_dump(exclude=recipe) and shipped.data == ["news:train"]
+    student = DistilRunConfig.load(results / "run_config_l3h384.json")
+    assert (student.student_layers, student.student_hidden, student.teacher) == (3, 384, Path("/tmp/zhie-distil/teacher"))
+    assert student.windows is not None and student.dev is None

@@ -14,11 +14,8 @@ set -uo pipefail
 MIN=${1:?train minutes}; DEADLINE=$((SECONDS + ${2:?deadline seconds})); STUDENTS=${3:?students}
 : "${OUT:?OUT must be set}"
 BATCH=${BATCH:-128}; WORKERS=${WORKERS:-2}; SAVE_MINUTES=${SAVE_MINUTES:-1}; THREADS=${THREADS:-4}; D=${DISTIL_DATA:-.device/distil}
-W=${WORK:-/tmp/zhie-distil}; S=$W/stage
-mkdir -p "$OUT" "$W" "$S"
-exec > >(tee -a "$OUT/run.log") 2>&1
-echo "== $(date -u +%FT%TZ) device_distil $*"
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
+W=${WORK:-/tmp/zhie-distil}
+source tools/device_start.sh device_distil "$@"
 source tools/device_lib.sh
 # datasets' newest wheel wants a recent pyarrow; with an older one there, the fallback set (datasets 4.0) goes in
 if ! $PY -c "import datasets, pyarrow; print('datasets', datasets.__version__, 'pyarrow', pyarrow.__version__)"; then

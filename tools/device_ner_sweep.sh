@@ -8,10 +8,8 @@ set -uo pipefail
 STEPS=${1:?ner steps}; NER_MIN=${2:?ner minutes}
 : "${OUT:?OUT must be set}"
 DEV=${DEV:-news:dev}
-W=${WORK:-/tmp/zhie-sweep}; S=$W/stage
-mkdir -p "$OUT" "$W" "$S"
-exec > >(tee -a "$OUT/sweep.log") 2>&1
-echo "== $(date -u +%FT%TZ) device_ner_sweep $*"
+W=${WORK:-/tmp/zhie-sweep}
+source tools/device_start.sh device_ner_sweep "$@"
 source tools/device_lib.sh
 ner ner-news10-pd models/weights/encoder "news:train*10" cluener fewfc pd:4000 &
 A=$!

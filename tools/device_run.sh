@@ -18,11 +18,8 @@ NER_SILVER=${NER_SILVER:-"cluener fewfc pd:4000"}
 DEV=${DEV:-news:dev}
 PRESET=${PRESET:-base}
 RUNS=${RUNS:-"random silver full"}
-W=${WORK:-/tmp/zhie-run}; S=$W/stage
-mkdir -p "$OUT" "$W" "$S"
-exec > >(tee -a "$OUT/run.log") 2>&1
-echo "== $(date -u +%FT%TZ) device_run $*"
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
+W=${WORK:-/tmp/zhie-run}
+source tools/device_start.sh device_run "$@"
 source tools/device_lib.sh
 
 want() { [[ " $RUNS " == *" $1 "* ]]; }
