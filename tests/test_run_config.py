@@ -132,6 +132,7 @@ def test_the_student_recipe_is_what_ran():
     stage-6 twin's recipe on the GPU student, 300 steps on the train split only; and the GPU run's own config
     is the L3/H384 student of the bundled teacher on saved windows."""
     from zhie.training.distil import DistilRunConfig
+    from zhie.training.train_relation_head import HeadRunConfig
 
     results = ROOT / "docs" / "results" / "2026-12-04-device-distil"
     shipped = NerRunConfig.load(ROOT / "configs" / "experiments" / "ner-student-ft.toml")
@@ -140,6 +141,14 @@ def test_the_student_recipe_is_what_ran():
     twin = NerRunConfig.load(ROOT / "configs" / "experiments" / "ner-stage6-fgm.toml")
     recipe = {"output", "base_model", "max_steps", "max_minutes"}
     assert shipped.model_dump(exclude=recipe) == twin.model_dump(exclude=recipe) and shipped.data == ["news:train"]
+    # its train + dev version: stage 6's scaling of the steps, and the head with the thresholds its twin chose on dev
+    both = NerRunConfig.load(ROOT / "configs" / "experiments" / "ner-student-train-dev.toml")
+    scaled = {"output", "data", "dev", "max_steps", "max_minutes"}
+    assert both.model_dump(exclude=scaled) == shipped.model_dump(exclude=scaled) and both.dev is None
+    assert both.data == ["news:train", "news:dev"] and both.max_steps == round(shipped.max_steps * 978 / 807, -1)
+    head = HeadRunConfig.load(ROOT / "configs" / "experiments" / "re-head-student-train-dev.toml")
+    chosen = json.loads((results / "relation_train_metrics_l3h384_ft.json").read_text(encoding="utf-8"))["dev"]
+    assert head.thresholds == chosen["thresholds"] and head.ner_model == Path(both.output)
     student = DistilRunConfig.load(results / "run_config_l3h384.json")
     assert (student.student_layers, student.student_hidden, student.teacher) == (3, 384, Path("/tmp/zhie-distil/teacher"))
     assert student.windows is not None and student.dev is None
