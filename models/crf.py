@@ -73,28 +73,14 @@ def viterbi(probs: np.ndarray, transitions: Transitions | None = None,
     CRF's own Viterbi path over the emissions (up to the 1e-9 probability floor). `breaks[i]`: a line
     break stands before token i, which therefore cannot continue an entity (no I- tag), as at the start.
     """
-    if len(probs) == 0:
-        return []
-    t = transitions or Transitions(np.zeros(len(BIO_TAGS)), np.zeros(len(BIO_TAGS)), np.zeros(ALLOWED.shape))
-    logp = np.log(np.clip(probs, 1e-9, 1.0))
-    trans = np.where(ALLOWED, t.matrix, -np.inf)
-    score = np.where(START_OK, t.start + logp[0], -np.inf)
-    back = np.zeros((len(probs), len(BIO_TAGS)), dtype=np.int64)
-    for i in range(1, len(probs)):
-        cand = score[:, None] + (np.where(START_OK, trans, -np.inf) if breaks is not None and breaks[i] else trans)
-        back[i] = cand.argmax(axis=0)
-        score = cand.max(axis=0) + logp[i]
-    path = [int((score + t.end).argmax())]
-    for i in range(len(probs) - 1, 0, -1):
-        path.append(int(back[i, path[-1]]))
-    return path[::-1]
+    return viterbi_batch([probs], transitions, [breaks])[0]
 
 
 def viterbi_batch(probs: Sequence[np.ndarray], transitions: Transitions | None = None,
                   breaks: Sequence[np.ndarray | None] | None = None) -> list[list[int]]:
-    """`viterbi` of several sequences at once, the same paths: one numpy step per position for all the
-    sequences that reach it, since the per-position loop, not the arithmetic, is what costs at inference.
-    Sequences go longest first, so those still running at a position are always the first rows."""
+    """`viterbi` of several sequences at once, each the path it gets alone: one numpy step per position for
+    all the sequences that reach it, since the per-position loop, not the arithmetic, is what costs at
+    inference. Sequences go longest first, so those still running at a position are always the first rows."""
     order = sorted(range(len(probs)), key=lambda b: -len(probs[b]))
     lengths = np.array([len(probs[b]) for b in order], dtype=np.int64)
     n_seq, n_tags, width = len(probs), len(BIO_TAGS), int(lengths.max(initial=0))

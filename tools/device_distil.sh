@@ -42,7 +42,7 @@ for i in "${!pids[@]}"; do
   echo "== $name exit $rc $(date -u +%T)"
   if [ ! -f "$S/$name/model.safetensors" ]; then  # killed at the deadline: its last checkpoint, in fp16
     last=$(ls -d "$W/$name"/checkpoints/checkpoint-* 2>/dev/null | sort -t- -k2 -n | tail -1)
-    [ -n "$last" ] && $PY -c "import sys, torch; from transformers import AutoModelForTokenClassification as A, AutoTokenizer as T; A.from_pretrained(sys.argv[1], dtype=torch.float32).half().save_pretrained(sys.argv[2]); T.from_pretrained(sys.argv[3]).save_pretrained(sys.argv[2])" "$last" "$S/$name" "$W/teacher" &&
+    [ -n "$last" ] && $PY -c "import sys; from pathlib import Path; from zhie.training.train_re import export_fp16; export_fp16(*map(Path, sys.argv[1:]))" "$last" "$S/$name" &&
       cp "$W/$name"/run_config.json "$S/$name/" && echo "== $name: packed $last"
   fi
   mkdir -p "$S/$name" && tr '\r' '\n' < "$W/$name.log" | grep -v 's\]$' > "$S/$name/train.log"  # without progress bars

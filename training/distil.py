@@ -483,7 +483,7 @@ class DistilTrainer(Trainer):
         lazy column, which it then reads one row at a time (minutes for 100,000 windows)."""
         ds = self.train_dataset if train_dataset is None else train_dataset
         return LengthGroupedSampler(self.args.train_batch_size * self.args.gradient_accumulation_steps,
-                                    lengths=[int(n) for n in ds.with_format("numpy")["length"][:]])
+                                    lengths=ds.with_format("numpy")["length"][:].tolist())
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
