@@ -110,6 +110,14 @@ class Extractor:
             docs.append(Document(id=(ids[i] if ids is not None else None) or f"doc-{i + 1}", text=text, **extra))
         return self.predict_documents(docs)
 
+    def warm_up(self) -> None:
+        """Load now what stages load on first use (jionlp's tables and zhconv's dictionary, ~2 s), so that
+        a server's first request or a timed run does not pay for it."""
+        for stage in self.stages:
+            warm = getattr(stage, "warm_up", None)
+            if warm is not None:
+                warm()
+
     def predict_documents(self, docs: Sequence[Document]) -> list[Document]:
         """Run every stage on `docs` (ids and extra fields such as pub_date are kept)."""
         return self._run(self.stages, docs)

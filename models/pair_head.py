@@ -20,6 +20,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
@@ -63,10 +64,22 @@ class PairHead(torch.nn.Module):
 
 def token_span(offsets: Sequence[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
     """First and last token (inclusive) overlapping characters [start, end)."""
-    inside = [i for i, (s, e) in enumerate(offsets) if e > start and s < end and e > s]
-    if not inside:
-        raise ValueError(f"span [{start},{end}) covers no token")
-    return inside[0], inside[-1]
+    return _TokenIndex(offsets).span(start, end)
+
+
+class _TokenIndex:
+    """A text's token offsets as arrays, so that each mention's tokens are one vectorised test (a Python
+    scan of the offsets per mention cost as much as the relation head itself on long articles)."""
+
+    def __init__(self, offsets: Sequence[tuple[int, int]]) -> None:
+        arr = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+        self.starts, self.ends = arr[:, 0], arr[:, 1]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        inside = np.flatnonzero((self.ends > start) & (self.starts < end) & (self.ends > self.starts))
+        if not len(inside):
+            raise ValueError(f"span [{start},{end}) covers no token")
+        return int(inside[0]), int(inside[-1])
 
 
 def _bucket(distance: int) -> int:
@@ -82,9 +95,10 @@ def pair_inputs(hidden: torch.Tensor, offsets: Sequence[tuple[int, int]], doc: D
     cue_text = to_simplified(doc.text)  # the cue words are Simplified; same offsets
     ents = doc.sorted_entities()
     projects = [e for e in ents if e.label == HEAD_LABEL]
+    tokens = _TokenIndex(offsets)
     vectors, cues = [], []
     for c in cands:
-        (h0, h1), (t0, t1) = token_span(offsets, c.head.start, c.head.end), token_span(offsets, c.tail.start, c.tail.end)
+        (h0, h1), (t0, t1) = tokens.span(c.head.start, c.head.end), tokens.span(c.tail.start, c.tail.end)
         lo, hi = (h1 + 1, t0) if h1 < t0 else (t1 + 1, h0)
         between = hidden[lo:hi].mean(0) if hi > lo else torch.zeros_like(hidden[0])
         vectors.append(torch.cat([hidden[h0], hidden[h1], hidden[t0], hidden[t1], hidden[h0] * hidden[t0], between]))

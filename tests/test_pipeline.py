@@ -86,6 +86,17 @@ def test_stages_run_in_order_and_predict_relations_takes_given_entities(tiny_ner
     assert got.projects[0].name == "储能电站项目"
 
 
+def test_warm_up_loads_what_stages_load_on_first_use(tiny_ner_model_dir):
+    """`zhie serve` and `zhie bench` warm up, so that neither a first request nor a timed run loads tables."""
+    from zhie.inference.values import _location_parser
+
+    _location_parser.cache_clear()
+    ex = Extractor.load(tiny_ner_model_dir, relations=False)
+    assert _location_parser.cache_info().currsize == 0
+    ex.warm_up()
+    assert _location_parser.cache_info().currsize == 1 and _location_parser()._index is not None
+
+
 def test_onnx_backend_agrees_with_torch(tiny_ner_model_dir, tmp_path):
     pytest.importorskip("onnxruntime", reason="ONNX Runtime is an optional extra (pip install zh-invest-ie[onnx])")
     import shutil

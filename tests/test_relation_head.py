@@ -3,6 +3,7 @@ run by the Extractor from the NER pass's own states."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, strategies as st
 from transformers import AutoModelForTokenClassification
 
 from zhie.inference import Extractor
@@ -45,6 +46,23 @@ def test_pair_inputs_read_the_mentions_tokens_and_cues():
     trad = make_doc("光伏項目簽約。儲能電站落戶西安，總投資3億元。", [("光伏項目", "PROJECT"), ("儲能電站", "PROJECT"),
                                                         ("西安", "LOC"), ("3億元", "MONEY")])
     assert torch.equal(pair_inputs(hidden, offsets, trad, candidate_pairs(trad))[1], cues)
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 2)), max_size=30), st.integers(0, 40), st.integers(1, 6))
+def test_token_span_is_the_first_and_last_token_overlapping_the_characters(steps, start, length):
+    """Offsets as a tokenizer gives them (in order; empty for special tokens, shared when NFKC splits one
+    character): the vectorised lookup against a plain scan."""
+    offsets, pos = [], 0
+    for gap, width in steps:
+        pos += gap
+        offsets.append((pos, pos + width))
+        pos += width
+    inside = [i for i, (s, e) in enumerate(offsets) if e > start and s < start + length and e > s]
+    if inside:
+        assert token_span(offsets, start, start + length) == (inside[0], inside[-1])
+    else:
+        with pytest.raises(ValueError, match="covers no token"):
+            token_span(offsets, start, start + length)
 
 
 def test_projects_compete_for_a_tail():

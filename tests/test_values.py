@@ -13,6 +13,7 @@ from zhie.annotation.jsonl import read_documents, write_jsonl
 from zhie.annotation.records import Document, Entity
 from zhie.annotation.values import DateValue, LocValue, MoneyValue
 from zhie.inference.values import date_value, loc_value, money_value, normalise_values
+from zhie.training.paths import SHARED
 
 YI, WAN = 100_000_000, 10_000
 PUB = "2024-11-10"
@@ -259,3 +260,49 @@ def test_fresh_process_prints_nothing_on_stdout():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert run.stdout == ""
+
+
+# ---------------------------------------------------------------- speed without changing a value
+
+PLACES = ["深圳", "广东省深圳市南山区", "南山区", "朝阳区", "长春朝阳区", "重庆沙坪坝", "宜宾县", "成都高新区",
+          "苏州工业园区", "浦东新区", "吉林省通辽市西安区", "西安交通大学", "海南大学", "北海市重庆路其仓11号",
+          "上海市嘉定区太原路99号", "黔东南州", "中国香港", "鼓楼区", "高新区", "县", "", "越南广宁省下龙市",
+          "雄安新区", "青海西宁", "湖南省长沙市", "江苏南京江北新区", "川渝高竹新区", "粤港澳大湾区"]
+
+
+def _same_as_jionlp(texts: list[str]) -> None:
+    from zhie.inference.values import _jio, _location_parser
+
+    for text in texts:
+        for change2new in (True, False):
+            assert _location_parser()(text, change2new=change2new) == _jio().parse_location(text, change2new=change2new), text
+
+
+def test_indexed_location_parser_reads_like_jionlp():
+    """jionlp's parser shown only the entries named in the text: its own result, from a fraction of its table."""
+    from zhie.inference.values import _location_parser
+
+    _same_as_jionlp(PLACES + ["广东省深圳市" + p for p in PLACES] + ["北京市" + p for p in PLACES])
+    parser = _location_parser()
+    assert 0 < len(parser._entries_named_in("深圳南山")) < len(parser.administrative_map_list) / 100
+    assert parser._entries_named_in("磁器口后街") == []
+
+
+@pytest.mark.skipif(not (SHARED / "news_raw.jsonl").exists(), reason=f"news_raw.jsonl not present at {SHARED}")
+def test_indexed_location_parser_on_the_dev_splits_places():
+    from zhie.training.data_specs import load_source
+
+    spans = sorted({e.text for d in load_source("news:dev") for e in d.entities if e.label == "LOC"})
+    _same_as_jionlp(spans[::3])  # a third of the 600-odd distinct places: jionlp's own parser takes ~10 ms each
+
+
+def test_cached_parses_give_the_same_values():
+    from zhie.inference.values import clear_caches
+
+    doc = _doc("今年一季度，深圳南山区签约20亿元项目，今年还将签约10亿元。",
+               [("DATE", "今年一季度"), ("LOC", "深圳南山区"), ("MONEY", "20亿元"), ("DATE", "今年"), ("MONEY", "10亿元")])
+    clear_caches()
+    cold = normalise_values(doc, "2024-05-01")
+    assert normalise_values(doc, "2024-05-01") == cold
+    assert normalise_values(doc, "2019-05-01").entities[0].value.start == "2019-01-01"  # the base date is in the key
+    assert cold.entities[0].value.start == "2024-01-01" and cold.entities[1].value.adcode == "440305"

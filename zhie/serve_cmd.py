@@ -34,6 +34,7 @@ def serve(
     token = os.environ.get(TOKEN_ENV) or None
     try:
         extractor = Extractor.load(model, quantize=quantize)
+        extractor.warm_up()
     except (ModelNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
