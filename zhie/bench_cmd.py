@@ -46,6 +46,9 @@ def bench(
     torch.set_num_threads(threads)
     texts = _texts(input, min_chars)
     typer.echo(f"{len(texts)} articles, {sum(map(len, texts)):,} characters, {threads} threads, torch {torch.__version__}")
+    if input is None:
+        typer.echo("note: our example articles, repeated: after the first round their amounts, dates and places are "
+                   "cached, so the values stage looks cheaper than on new articles; --input FILE times real ones")
     figures, outputs = run_benchmark(texts, model, relation_model, with_onnx=onnx, with_bert_base=bert_base,
                                      log=typer.echo)
     for row in figures["variants"]:
