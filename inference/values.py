@@ -241,7 +241,8 @@ def _substrings(text: str, longest: int) -> Iterator[str]:
 def _division_names() -> tuple[frozenset[str], int]:
     """Every name a reading's levels can spell a span with (`_level_names`): the divisions' full names and
     short aliases, province to county, and the parser's own names, former ones included; the longest's length."""
-    names = _location_parser().names()
+    with _LOCK:  # not while a parse has the parser's table swapped for its few entries
+        names = _location_parser().names()
     provinces = _divisions()
     for province in (v for k, v in provinces.items() if not k.startswith("_")):
         names.update(_names(province))
