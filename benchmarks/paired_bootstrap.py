@@ -24,18 +24,13 @@ sys.path.insert(0, str(REPO))
 from zhie.annotation.jsonl import read_documents  # noqa: E402
 from zhie.annotation.labels import ENTITY_LABELS  # noqa: E402
 from zhie.annotation.records import Document  # noqa: E402
-from zhie.training.metrics import evaluate_documents  # noqa: E402
+from zhie.training.metrics import evaluate_documents, relation_keys  # noqa: E402
 
 Keys = Callable[[Document], set]
 
 
 def _entities(label: str | None) -> Keys:
     return lambda d: {(e.start, e.end, e.label) for e in d.entities if label is None or e.label == label}
-
-
-def _relations(d: Document) -> set:
-    spans = {e.id: (e.start, e.end, e.label) for e in d.entities}
-    return {(spans[r.head], spans[r.tail], r.label) for r in d.relations}
 
 
 def counts(gold: list[Document], pred: dict[str, Document], keys: Keys) -> np.ndarray:
@@ -71,7 +66,7 @@ def main() -> None:
             sys.exit(f"{name}: {len(missing)} gold articles have no prediction, e.g. {missing[:3]}")
     rng = np.random.default_rng(args.seed)
     draws = rng.integers(0, len(gold), size=(args.samples, len(gold)))
-    scores = {"entities": _entities(None), **{lab: _entities(lab) for lab in ENTITY_LABELS}, "relations": _relations}
+    scores = {"entities": _entities(None), **{lab: _entities(lab) for lab in ENTITY_LABELS}, "relations": relation_keys}
     out: dict = {"articles": len(gold), "samples": args.samples, "seed": args.seed}
     print(f"{len(gold)} articles, {args.samples} resamples; F1 of A and B, B - A with its 95 % interval")
     for name, keys in scores.items():

@@ -20,7 +20,7 @@ import threading
 import unicodedata
 import warnings
 from collections import Counter
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 from zhie.annotation.records import Document, Entity
 from zhie.annotation.values import DateValue, LocValue, MoneyValue
@@ -200,13 +200,10 @@ def _location_parser() -> Callable[..., dict[str, Any]]:
             super().__init__()
             self._index: tuple[list, dict[str, list[int]], int] | None = None
 
-        def names(self) -> set[str]:
-            """Every name (full, short, former) the parser matches."""
+        def entries_named_in(self, text: str) -> list:
+            """The division entries (in the table's order) with a name (full, short, former) inside `text`."""
             if self.administrative_map_list is None:
                 self._prepare()  # what jionlp does on its first call
-            return set(self._name_index()[1])
-
-        def _name_index(self) -> tuple[list, dict[str, list[int]], int]:
             entries = self.administrative_map_list
             if self._index is None or self._index[0] is not entries:  # (re)built with jionlp's table
                 by_name: dict[str, list[int]] = {}
@@ -214,16 +211,14 @@ def _location_parser() -> Callable[..., dict[str, Any]]:
                     for name in {n for pair in entry[1:4] for n in pair if n is not None}:
                         by_name.setdefault(name, []).append(i)
                 self._index = (entries, by_name, max(map(len, by_name)))
-            return self._index
-
-        def _entries_named_in(self, text: str) -> list:
-            entries, by_name, longest = self._name_index()
-            found = {i for sub in _substrings(text, longest) for i in by_name.get(sub, ())}
+            _, by_name, longest = self._index
+            found = {i for a in range(len(text)) for b in range(a + 1, min(len(text), a + longest) + 1)
+                     for i in by_name.get(text[a:b], ())}
             return [entries[i] for i in sorted(found)]
 
         def get_candidates(self, location_text: str) -> list:
             entries = self.administrative_map_list
-            self.administrative_map_list = self._entries_named_in(location_text)
+            self.administrative_map_list = self.entries_named_in(location_text)
             try:
                 return super().get_candidates(location_text)
             finally:
@@ -232,29 +227,12 @@ def _location_parser() -> Callable[..., dict[str, Any]]:
     return IndexedLocationParser()
 
 
-def _substrings(text: str, longest: int) -> Iterator[str]:
-    """Every substring of `text` of at most `longest` characters."""
-    return (text[a:b] for a in range(len(text)) for b in range(a + 1, min(len(text), a + longest) + 1))
-
-
-@functools.cache
-def _division_names() -> tuple[frozenset[str], int]:
-    """Every name a reading's levels can spell a span with (`_level_names`): the divisions' full names and
-    short aliases, province to county, and the parser's own names, former ones included; the longest's length."""
-    with _LOCK:  # not while a parse has the parser's table swapped for its few entries
-        names = _location_parser().names()
-    provinces = _divisions()
-    for province in (v for k, v in provinces.items() if not k.startswith("_")):
-        names.update(_names(province))
-        for city in (v for k, v in province.items() if not k.startswith("_")):
-            names.update(_names(city))
-            names.update(n for k, v in city.items() if not k.startswith("_") for n in _names(v))
-    return frozenset(names), max(map(len, names))
-
-
 def _names_a_division(s: str) -> bool:
-    names, longest = _division_names()
-    return any(sub in names for sub in _substrings(s, longest))
+    """Whether the name of a division occurs in `s`. Every name a reading can spell a span with
+    (`_level_names`: full names, short aliases, former names) is one of the parser's names or contains one
+    (a county named …经济技术开发区 is listed by that suffix)."""
+    with _LOCK:  # not while a parse has the parser's table swapped for its few entries
+        return bool(_location_parser().entries_named_in(s))
 
 
 @functools.cache
@@ -431,7 +409,6 @@ class ValueNormaliser:
 
     def warm_up(self) -> None:
         """Load jionlp's tables and zhconv's dictionary now (~2 s), not on a server's first request."""
-        _division_names()
         normalise_values(Document(id="warm-up", text="2024年重庆沙坪坝签约6億元", entities=[
             Entity(id="d", start=0, end=5, label="DATE", text="2024年"),
             Entity(id="l", start=5, end=10, label="LOC", text="重庆沙坪坝"),

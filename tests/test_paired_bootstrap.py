@@ -31,7 +31,7 @@ def test_counts_give_the_micro_f1_of_all_articles():
     ents = pb.counts(gold, pred, pb._entities(None))
     assert ents.sum(0).tolist() == [11, 0, 1]  # d1's project missed
     assert pb.f1(ents.sum(0)) == 2 * 11 / (2 * 11 + 1)
-    assert pb.counts(gold, pred, pb._relations).sum(0).tolist() == [2, 0, 2]  # d1 and d2 link nothing
+    assert pb.counts(gold, pred, pb.relation_keys).sum(0).tolist() == [2, 0, 2]  # d1 and d2 link nothing
 
 
 def test_interval_is_zero_for_twins_and_below_zero_for_a_worse_model(tmp_path):

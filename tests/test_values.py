@@ -284,8 +284,8 @@ def test_indexed_location_parser_reads_like_jionlp():
 
     _same_as_jionlp(PLACES + ["广东省深圳市" + p for p in PLACES] + ["北京市" + p for p in PLACES])
     parser = _location_parser()
-    assert 0 < len(parser._entries_named_in("深圳南山")) < len(parser.administrative_map_list) / 100
-    assert parser._entries_named_in("磁器口后街") == []
+    assert 0 < len(parser.entries_named_in("深圳南山")) < len(parser.administrative_map_list) / 100
+    assert parser.entries_named_in("磁器口后街") == []
 
 
 @pytest.mark.skipif(not (SHARED / "news_raw.jsonl").exists(), reason=f"news_raw.jsonl not present at {SHARED}")

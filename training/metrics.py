@@ -17,7 +17,8 @@ def entity_report(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) 
             for k, v in rep.items()}
 
 
-def _relation_keys(doc: Document) -> set[tuple]:
+def relation_keys(doc: Document) -> set[tuple]:
+    """A record's relations as (head span, tail span, label): what an exact relation match compares."""
     ents = {e.id: (e.start, e.end, e.label) for e in doc.entities}
     return {(ents[r.head], ents[r.tail], r.label) for r in doc.relations}
 
@@ -37,8 +38,8 @@ def evaluate_documents(gold: Sequence[Document], pred: Sequence[Document]) -> di
     for lab in labels + ["micro avg"]:
         tp = fp = fn = 0
         for g in gold:
-            gk = {k for k in _relation_keys(g) if lab == "micro avg" or k[2] == lab}
-            pk = {k for k in _relation_keys(pred_by_id[g.id]) if lab == "micro avg" or k[2] == lab}
+            gk = {k for k in relation_keys(g) if lab == "micro avg" or k[2] == lab}
+            pk = {k for k in relation_keys(pred_by_id[g.id]) if lab == "micro avg" or k[2] == lab}
             tp, fp, fn = tp + len(gk & pk), fp + len(pk - gk), fn + len(gk - pk)
         p = tp / (tp + fp) if tp + fp else 0.0
         r = tp / (tp + fn) if tp + fn else 0.0
