@@ -152,3 +152,32 @@ def test_the_student_recipe_is_what_ran():
     student = DistilRunConfig.load(results / "run_config_l3h384.json")
     assert (student.student_layers, student.student_hidden, student.teacher) == (3, 384, Path("/tmp/zhie-distil/teacher"))
     assert student.windows is not None and student.dev is None
+
+
+def test_the_pruned_student_recipe_is_what_ran():
+    """configs/experiments/ner-pruned-*.toml repeat the recorded runs (docs/BENCHMARKS.md's pruned rows): the
+    L3/H384 students width-pruned to L3/H256 and distilled on the CPU, then the same recipe as the L3/H384
+    student's, train-only and on train + dev; the train + dev head with the thresholds its twin chose on dev."""
+    from zhie.training.distil import DistilRunConfig
+    from zhie.training.train_relation_head import HeadRunConfig
+
+    results = ROOT / "docs" / "results" / "2026-12-04-pruned"
+    experiments = ROOT / "configs" / "experiments"
+    ft = NerRunConfig.load(experiments / "ner-pruned-ft.toml")
+    assert ft.model_dump() == NerRunConfig.load(results / "run_config_pruned_ft.json").model_dump()
+    l3h384 = NerRunConfig.load(experiments / "ner-student-ft.toml")
+    assert ft.model_dump(exclude={"output", "base_model"}) == l3h384.model_dump(exclude={"output", "base_model"})
+    both = NerRunConfig.load(experiments / "ner-pruned-train-dev.toml")
+    l3h384_both = NerRunConfig.load(experiments / "ner-student-train-dev.toml")
+    assert both.model_dump(exclude={"output", "base_model"}) == l3h384_both.model_dump(exclude={"output", "base_model"})
+    head = HeadRunConfig.load(experiments / "re-head-pruned-train-dev.toml")
+    chosen = json.loads((results / "relation_train_metrics_pruned_ft.json").read_text(encoding="utf-8"))["dev"]
+    assert head.thresholds == chosen["thresholds"] and head.ner_model == Path(both.output)
+    alone = DistilRunConfig.load(results / "run_config_prune_l3h256.json")
+    assert (alone.student_layers, alone.student_hidden, alone.student_heads, alone.student_intermediate) == (3, 256, 4, 1024)
+    assert alone.prune_from == Path(l3h384.output) and Path(ft.base_model) == alone.output
+    assert alone.unlabelled_windows == 24000 and alone.windows is not None
+    td = DistilRunConfig.load(results / "run_config_prune_td.json")
+    differ = {"output", "prune_from", "dev", "max_minutes", "provenance"}
+    assert td.model_dump(exclude=differ) == alone.model_dump(exclude=differ)
+    assert td.prune_from == Path("models/weights/ner-fast") and Path(both.base_model) == td.output

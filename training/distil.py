@@ -49,11 +49,13 @@ from zhie.training.data_specs import DataSourceError, load_source, news_splits, 
 from zhie.training.metrics import evaluate_documents
 from zhie.training.paths import REPO, SHARED
 from zhie.training.progress import Progress, SaveEvery, last_checkpoint
+from zhie.training.prune import importance, prune
 from zhie.training.run_config import DevSource, RunConfig
 from zhie.training.schedule import PROVISIONAL_WARMUP, LinearSchedule
 from zhie.training.train_ner import _LENGTH_GROUPING
 from zhie.training.train_re import export_fp16
 
+PRUNE_CALIBRATION = 256  # gold windows whose activations rank what a pruned student keeps
 DEFAULT_TEACHER = REPO / "models" / "weights" / "ner"
 SHARD_WINDOWS = 1024  # teacher labels are written (and resumed) in shards of this many windows
 WINDOWS_META = "distil_windows.json"  # beside saved windows: their content key and text statistics
@@ -79,6 +81,8 @@ class DistilRunConfig(RunConfig):
     student_hidden: int = 256
     student_heads: int | None = None  # None: hidden / 64
     student_intermediate: int | None = None  # None: 4 x hidden
+    prune_from: Path | None = None  # start the student as this NER model width-pruned to its size (training/prune.py)
+    unlabelled_windows: int | None = None  # at most this many unlabelled windows (a seeded sample): a CPU-sized run
     temperature: float = 2.0
     gold_weight: float = 1.0  # weight of the cross-entropy on gold tags beside the distillation loss
     gold_repeat: int = 2  # gold-tagged windows appear this many times per epoch
@@ -235,6 +239,17 @@ def build_windows(train_docs: Sequence[Document], cfg: DistilRunConfig, tokenize
                      "windows": len(windows), "text": text_stats}
 
 
+def sample_unlabelled(windows: Dataset, meta: dict, n: int, seed: int) -> tuple[Dataset, dict]:
+    """Every gold window and a seeded sample of `n` unlabelled ones (in their order); the metadata's key
+    names the sample, so teacher labels cached for other windows are not reused."""
+    gold = np.asarray(windows["gold"], dtype=bool)
+    unlabelled = np.flatnonzero(~gold)
+    keep = np.sort(np.random.default_rng(seed).permutation(unlabelled)[:n])
+    rows = np.sort(np.concatenate([np.flatnonzero(gold), keep]))
+    return windows.select(rows), {**meta, "key": _fingerprint(meta["key"], "sample", n, seed), "windows": len(rows),
+                                  "unlabelled_sample": {"of": len(unlabelled), "kept": len(keep), "seed": seed}}
+
+
 def save_windows(windows: Dataset, meta: dict, path: Path) -> None:
     """Windows in compact types (`COMPACT_WINDOWS`) + their metadata, for `load_windows` elsewhere."""
     compact = Features({k: v for k, v in COMPACT_WINDOWS.items() if k in windows.column_names})
@@ -366,6 +381,24 @@ def init_from_teacher(student: PreTrainedModel, teacher: PreTrainedModel) -> dic
         s_emb.token_type_embeddings.weight[:, :k] = t_emb.token_type_embeddings.weight.float() @ basis
     kept = float((singular[:k] ** 2).sum() / (singular ** 2).sum())
     return {"method": "pca-embeddings", "components": k, "variance_kept": round(kept, 4)}
+
+
+def pruned_student(source: Path, windows: Dataset, pad_id: int, cfg: DistilRunConfig,
+                   calibration: int = PRUNE_CALIBRATION) -> tuple[PreTrainedModel, dict]:
+    """The NER model at `source`, width-pruned to the student's size by its activations on `calibration`
+    gold windows spread over all lengths (real annotated text, the kind it will read)."""
+    model = load_ner_model(source).float()
+    if uses_lexicon(model.config) != ("token_type_ids" in windows.column_names):
+        raise ValueError(f"{source}: lexicon features {uses_lexicon(model.config)}, but the windows "
+                         f"{'have' if 'token_type_ids' in windows.column_names else 'lack'} them")
+    gold = windows.filter(lambda g: g, input_columns="gold").select_columns(
+        [c for c in ("input_ids", "token_type_ids", "labels", "teacher_logits") if c in windows.column_names])
+    rows = list(gold.select(np.unique(np.linspace(0, len(gold) - 1, min(calibration, len(gold))).round().astype(int))))
+    batches = [collate(rows[i:i + cfg.batch_size], pad_id) for i in range(0, len(rows), cfg.batch_size)]
+    heads = cfg.student_heads or max(1, cfg.student_hidden // 64)
+    student, info = prune(model, importance(model, batches), cfg.student_hidden, heads,
+                          cfg.student_intermediate or 4 * cfg.student_hidden, cfg.student_layers)
+    return student, {**info, "source": str(source), "calibration_windows": len(rows)}
 
 
 def collate(features: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
@@ -564,6 +597,9 @@ def distil(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, 
         log(f"[distil] {len(windows)} windows from {cfg.windows} ({meta['gold_windows']} gold)")
     else:
         windows, meta = build_windows(train_docs, cfg, tokenizer, lexicon, cache, log)
+    if cfg.unlabelled_windows is not None:
+        windows, meta = sample_unlabelled(windows, meta, cfg.unlabelled_windows, cfg.seed)
+        log(f"[distil] sampled {cfg.unlabelled_windows} unlabelled windows; {len(windows)} in all")
     if cfg.windows_only:
         save_windows(windows, meta, out / "windows")
         log(f"[distil] windows saved to {out / 'windows'}")
@@ -583,8 +619,11 @@ def distil(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, 
     train_ds = labelled.select(order).with_format("numpy")
     steps = cfg.max_steps or math.ceil(cfg.epochs * len(train_ds) / cfg.batch_size)  # with a budget: at most
     torch.manual_seed(cfg.seed)
-    student = build_ner_model(student_config(teacher, cfg))
-    init = init_from_teacher(student, teacher)
+    if cfg.prune_from:
+        student, init = pruned_student(Path(cfg.prune_from), labelled, tokenizer.pad_token_id, cfg)
+    else:
+        student = build_ner_model(student_config(teacher, cfg))
+        init = init_from_teacher(student, teacher)
     n_params = sum(p.numel() for p in student.parameters())
     log(f"[distil] student L{cfg.student_layers} H{cfg.student_hidden}: {n_params / 1e6:.1f} M parameters, "
         f"init {init}; {len(train_ds)} windows per epoch ({len(gold_rows)} gold x{cfg.gold_repeat}), {steps} steps")
