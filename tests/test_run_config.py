@@ -181,3 +181,6 @@ def test_the_pruned_student_recipe_is_what_ran():
     differ = {"output", "prune_from", "dev", "max_minutes", "provenance"}
     assert td.model_dump(exclude=differ) == alone.model_dump(exclude=differ)
     assert td.prune_from == Path("models/weights/ner-fast") and Path(both.base_model) == td.output
+    assert both.model_dump() == NerRunConfig.load(results / "run_config_pruned_train_dev.json").model_dump()
+    ran_head = json.loads((results / "relation_head_run_config_pruned_train_dev.json").read_text(encoding="utf-8"))
+    assert ran_head["thresholds"] == head.thresholds and ran_head["data"] == head.data
