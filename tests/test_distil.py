@@ -46,6 +46,8 @@ def test_dev_and_test_splits_cannot_be_distilled():
         DistilRunConfig.load(None, data=["news:dev"])
     with pytest.raises(RunConfigError, match="unknown sources"):
         DistilRunConfig.load(None, external_sources=["nosuch"])
+    with pytest.raises(RunConfigError, match="unlabelled_windows: Input should be greater than or equal to 0"):
+        DistilRunConfig.load(None, unlabelled_windows=-1)
 
 
 def test_student_starts_from_the_teacher():

@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from datasets import Array2D, Dataset, Features, Sequence as ArrowSequence, Value, concatenate_datasets, load_from_disk
-from pydantic import field_validator
+from pydantic import NonNegativeInt, field_validator
 from transformers import (BertConfig, PreTrainedModel, PrinterCallback, Trainer, TrainerCallback, TrainingArguments,
                           set_seed)
 from transformers.trainer_pt_utils import LengthGroupedSampler
@@ -82,7 +82,7 @@ class DistilRunConfig(RunConfig):
     student_heads: int | None = None  # None: hidden / 64
     student_intermediate: int | None = None  # None: 4 x hidden
     prune_from: Path | None = None  # start the student as this NER model width-pruned to its size (training/prune.py)
-    unlabelled_windows: int | None = None  # at most this many unlabelled windows (a seeded sample): a CPU-sized run
+    unlabelled_windows: NonNegativeInt | None = None  # at most this many unlabelled windows (a seeded sample): a CPU-sized run
     temperature: float = 2.0
     gold_weight: float = 1.0  # weight of the cross-entropy on gold tags beside the distillation loss
     gold_repeat: int = 2  # gold-tagged windows appear this many times per epoch
