@@ -4,7 +4,7 @@
 # machine (tools/device_distil_prep.sh: the text work needs the corpora, jieba and jionlp, which stay here).
 #
 #   usage: OUT=... tools/device_distil.sh TRAIN_MINUTES DEADLINE_SECONDS "NAME:LAYERS:HIDDEN:LR[:prune] ..."
-#          (:prune starts that student as the teacher width-pruned to its size, 64-wide heads, 4 x hidden neurons)
+#          (:prune starts that student as the teacher width-pruned to its size: hidden / 64 heads, 4 x hidden neurons)
 #   env:   BATCH (128), WORKERS (dataloader processes per student, 2), THREADS (torch CPU threads per student, 4),
 #          SAVE_MINUTES (1), PYTHON,
 #          DISTIL_DATA (.device/distil: windows.tar.xz, teacher.q8.safetensors, teacher/), WORK
@@ -32,7 +32,7 @@ echo "== windows and teacher ready $(date -u +%T)"
 pids=(); names=()
 for spec in $STUDENTS; do
   IFS=: read -r name layers hidden lr init <<< "$spec"
-  prune=(); [ "${init:-}" = prune ] && prune=(--prune-from "$W/teacher" --student-heads $((hidden / 64)) --student-intermediate $((4 * hidden)))
+  prune=(); [ "${init:-}" = prune ] && prune=(--prune-from "$W/teacher")
   timeout $((DEADLINE - SECONDS)) $PY -c "import sys, typer; from zhie import train_cmd; typer.run(train_cmd.train_distil_cmd)" \
     -o "$W/$name" --teacher "$W/teacher" --windows "$W/windows" --dev none --student-layers "$layers" \
     --student-hidden "$hidden" "${prune[@]}" --lr "$lr" --batch-size "$BATCH" --max-minutes "$MIN" --save-minutes "$SAVE_MINUTES" \

@@ -383,16 +383,14 @@ def init_from_teacher(student: PreTrainedModel, teacher: PreTrainedModel) -> dic
     return {"method": "pca-embeddings", "components": k, "variance_kept": round(kept, 4)}
 
 
-def pruned_student(source: Path, windows: Dataset, pad_id: int, cfg: DistilRunConfig,
+def pruned_student(source: Path, gold: Dataset, pad_id: int, cfg: DistilRunConfig,
                    calibration: int = PRUNE_CALIBRATION) -> tuple[PreTrainedModel, dict]:
     """The NER model at `source`, width-pruned to the student's size by its activations on `calibration`
-    gold windows spread over all lengths (real annotated text, the kind it will read)."""
+    of the `gold` windows (labelled, sorted by length), spread over all lengths: real annotated text."""
     model = load_ner_model(source).float()
-    if uses_lexicon(model.config) != ("token_type_ids" in windows.column_names):
+    if uses_lexicon(model.config) != ("token_type_ids" in gold.column_names):
         raise ValueError(f"{source}: lexicon features {uses_lexicon(model.config)}, but the windows "
-                         f"{'have' if 'token_type_ids' in windows.column_names else 'lack'} them")
-    gold = windows.filter(lambda g: g, input_columns="gold").select_columns(
-        [c for c in ("input_ids", "token_type_ids", "labels", "teacher_logits") if c in windows.column_names])
+                         f"{'have' if 'token_type_ids' in gold.column_names else 'lack'} them")
     rows = list(gold.select(np.unique(np.linspace(0, len(gold) - 1, min(calibration, len(gold))).round().astype(int))))
     batches = [collate(rows[i:i + cfg.batch_size], pad_id) for i in range(0, len(rows), cfg.batch_size)]
     heads = cfg.student_heads or max(1, cfg.student_hidden // 64)
@@ -620,7 +618,7 @@ def distil(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, 
     steps = cfg.max_steps or math.ceil(cfg.epochs * len(train_ds) / cfg.batch_size)  # with a budget: at most
     torch.manual_seed(cfg.seed)
     if cfg.prune_from:
-        student, init = pruned_student(Path(cfg.prune_from), labelled, tokenizer.pad_token_id, cfg)
+        student, init = pruned_student(Path(cfg.prune_from), labelled.select(gold_rows), tokenizer.pad_token_id, cfg)
     else:
         student = build_ner_model(student_config(teacher, cfg))
         init = init_from_teacher(student, teacher)
