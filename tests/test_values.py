@@ -311,28 +311,28 @@ def test_cached_parses_give_the_same_values():
 CONTEXTS = (["广东省深圳市", "广东省"], ["吉林省长春市", "吉林省"], ["北京市"])
 
 
-def _context_shortcut_changes_nothing(spans: list[str], monkeypatch) -> None:
+def _division_name_shortcut_changes_nothing(spans: list[str], monkeypatch) -> None:
     from zhie.inference import values
 
     cases = [(span, context) for span in spans for context in CONTEXTS]
     got = [loc_value(span, context) for span, context in cases]
-    monkeypatch.setattr(values, "_names_a_division", lambda s: True)  # every place of the article tried, as before
+    monkeypatch.setattr(values, "_names_a_division", lambda s: True)  # every span parsed, every place of the article tried
     values.clear_caches()
     assert [loc_value(span, context) for span, context in cases] == got
 
 
-def test_article_places_are_tried_only_for_spans_naming_a_division(monkeypatch):
+def test_only_spans_naming_a_division_are_parsed_or_tried_under_the_articles_places(monkeypatch):
     from zhie.inference.values import _names_a_division
 
     assert not _names_a_division("粤港澳大湾区") and not _names_a_division("磁器口后街")
     assert _names_a_division("南山区") and _names_a_division("高新区") and _names_a_division("宜宾县")
-    _context_shortcut_changes_nothing(PLACES + ["粤港澳大湾区", "西部地区", "工业园区", "经济技术开发区", "朝阳"],
+    _division_name_shortcut_changes_nothing(PLACES + ["粤港澳大湾区", "西部地区", "工业园区", "经济技术开发区", "朝阳"],
                                       monkeypatch)
 
 
 @pytest.mark.skipif(not (SHARED / "news_raw.jsonl").exists(), reason=f"news_raw.jsonl not present at {SHARED}")
-def test_article_places_shortcut_on_the_dev_splits_places(monkeypatch):
+def test_division_name_shortcut_on_the_dev_splits_places(monkeypatch):
     from zhie.training.data_specs import load_source
 
     spans = sorted({e.text for d in load_source("news:dev") for e in d.entities if e.label == "LOC"})
-    _context_shortcut_changes_nothing(spans, monkeypatch)
+    _division_name_shortcut_changes_nothing(spans, monkeypatch)
