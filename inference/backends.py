@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from zhie.models.allocator import keep_freed_memory
 from zhie.models.ner import load_ner_model
 
 ONNX_FILE = "model.onnx"
@@ -41,6 +42,7 @@ class TorchBackend:
     """A transformers token classifier in torch; `quantize` applies dynamic int8 to nn.Linear (faster on CPU)."""
 
     def __init__(self, model: torch.nn.Module, quantize: bool = False) -> None:
+        keep_freed_memory()
         model = model.eval()
         self.num_labels = int(model.config.num_labels)
         self.hidden_size = int(model.config.hidden_size)
@@ -69,6 +71,7 @@ class OnnxBackend:
     def __init__(self, onnx_path: str | Path, num_labels: int, hidden_size: int, threads: int | None = None) -> None:
         import onnxruntime as ort  # optional extra: only needed when this backend is chosen
 
+        keep_freed_memory()
         opts = ort.SessionOptions()
         if threads:
             opts.intra_op_num_threads = threads

