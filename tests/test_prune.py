@@ -113,3 +113,38 @@ def test_distil_starts_a_student_pruned_from_a_model_on_a_sample_of_windows(tiny
     assert metrics["labelling"]["windows"] == len(docs) + 2  # every gold window, two of the unlabelled
     model = AutoModelForTokenClassification.from_pretrained(out)
     assert (model.config.hidden_size, model.config.intermediate_size) == (16, 24)
+
+
+def test_train_prune_keeps_the_most_active_neurons_of_a_saved_model(tiny_ner_model_dir, tmp_path):
+    docs = [_doc(i, p, m) for i, (p, m) in enumerate(PLACES)]
+    write_jsonl(docs, tmp_path / "train.jsonl")
+    out = tmp_path / "pruned"
+    r = CliRunner().invoke(app, ["train", "prune", str(tiny_ner_model_dir), "-o", str(out),
+                                 "--data", str(tmp_path / "train.jsonl"), "--intermediate", "24"])
+    assert r.exit_code == 0, r.output
+    info = json.loads((out / "prune_info.json").read_text(encoding="utf-8"))
+    assert info["calibration_windows"] == len(docs) and info["data"] == [str(tmp_path / "train.jsonl")]
+    source = AutoModelForTokenClassification.from_pretrained(tiny_ner_model_dir)
+    pruned = AutoModelForTokenClassification.from_pretrained(out)
+    assert (pruned.config.hidden_size, pruned.config.num_attention_heads, pruned.config.intermediate_size) == (32, 2, 24)
+    # the same activations, recomputed here on one batch of those windows, rank the neurons it kept
+    from zhie.models.tokenizer import load_tokenizer
+    from zhie.training.data import tokenise_documents
+    from zhie.training.prune import calibration_batches
+
+    windows = tokenise_documents(docs, load_tokenizer(tiny_ner_model_dir))
+    windows = windows.add_column("length", [len(x) for x in windows["input_ids"]]).sort("length")
+    imp = importance(source, calibration_batches(windows, 0))
+    kept = torch.topk(imp.neurons[0], 24).indices.sort().values
+    assert torch.equal(pruned.bert.encoder.layer[0].intermediate.dense.weight,
+                       source.bert.encoder.layer[0].intermediate.dense.weight[kept])
+    assert (out / "tokenizer.json").exists()
+
+
+def test_train_prune_names_what_is_wrong(tiny_ner_model_dir, tmp_path):
+    write_jsonl([_doc(0, *PLACES[0])], tmp_path / "train.jsonl")
+    base = ["train", "prune", "-o", str(tmp_path / "out"), "--data", str(tmp_path / "train.jsonl")]
+    r = CliRunner().invoke(app, base[:2] + [str(tmp_path / "nowhere")] + base[2:])
+    assert r.exit_code == 2 and "no NER model at" in r.output
+    r = CliRunner().invoke(app, base[:2] + [str(tiny_ner_model_dir)] + base[2:] + ["--intermediate", "100"])
+    assert r.exit_code == 2 and "cannot keep 100 of 64" in r.output

@@ -50,13 +50,12 @@ from zhie.training.data_specs import DataSourceError, load_source, news_splits, 
 from zhie.training.metrics import evaluate_documents
 from zhie.training.paths import REPO, SHARED
 from zhie.training.progress import Progress, SaveEvery, last_checkpoint
-from zhie.training.prune import importance, prune
+from zhie.training.prune import CALIBRATION_WINDOWS, calibration_batches, importance, prune
 from zhie.training.run_config import DevSource, RunConfig
 from zhie.training.schedule import PROVISIONAL_WARMUP, LinearSchedule
 from zhie.training.train_ner import _LENGTH_GROUPING
 from zhie.training.train_re import export_fp16
 
-PRUNE_CALIBRATION = 256  # gold windows whose activations rank what a pruned student keeps
 DEFAULT_TEACHER = REPO / "models" / "weights" / "ner"
 SHARD_WINDOWS = 1024  # teacher labels are written (and resumed) in shards of this many windows
 WINDOWS_META = "distil_windows.json"  # beside saved windows: their content key and text statistics
@@ -385,19 +384,18 @@ def init_from_teacher(student: PreTrainedModel, teacher: PreTrainedModel) -> dic
 
 
 def pruned_student(source: Path, gold: Dataset, pad_id: int, cfg: DistilRunConfig,
-                   calibration: int = PRUNE_CALIBRATION) -> tuple[PreTrainedModel, dict]:
+                   calibration: int = CALIBRATION_WINDOWS) -> tuple[PreTrainedModel, dict]:
     """The NER model at `source`, width-pruned to the student's size by its activations on `calibration`
     of the `gold` windows (labelled, sorted by length), spread over all lengths: real annotated text."""
     model = load_ner_model(source).float()
     if uses_lexicon(model.config) != ("token_type_ids" in gold.column_names):
         raise ValueError(f"{source}: lexicon features {uses_lexicon(model.config)}, but the windows "
                          f"{'have' if 'token_type_ids' in gold.column_names else 'lack'} them")
-    rows = list(gold.select(np.unique(np.linspace(0, len(gold) - 1, min(calibration, len(gold))).round().astype(int))))
-    batches = [collate(rows[i:i + cfg.batch_size], pad_id) for i in range(0, len(rows), cfg.batch_size)]
+    batches = calibration_batches(gold, pad_id, calibration, cfg.batch_size)
     heads = cfg.student_heads or max(1, cfg.student_hidden // 64)
     student, info = prune(model, importance(model, batches), cfg.student_hidden, heads,
                           cfg.student_intermediate or 4 * cfg.student_hidden, cfg.student_layers)
-    return student, {**info, "source": str(source), "calibration_windows": len(rows)}
+    return student, {**info, "source": str(source), "calibration_windows": min(calibration, len(gold))}
 
 
 def collate(features: list[dict], pad_id: int) -> dict[str, torch.Tensor]:

@@ -11,13 +11,22 @@ to repair what the removed channels did.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
+from datasets import Dataset
 from transformers import PreTrainedModel
 
-from zhie.models.ner import build_ner_model
+from zhie.annotation.records import Document
+from zhie.models.lexicon import uses_lexicon
+from zhie.models.ner import build_ner_model, load_ner_model
+from zhie.models.tokenizer import load_tokenizer
+from zhie.training.data import tokenise_documents
+
+CALIBRATION_WINDOWS = 256  # real windows whose activations rank what a pruned model keeps
 
 
 @dataclass
@@ -134,3 +143,41 @@ def prune(model: PreTrainedModel, imp: Importance, hidden: int, heads: int, inte
     kept = float(imp.hidden[ch].sum() / imp.hidden.sum())
     return student, {"method": "prune", "layers": n_layers, "hidden": hidden, "heads": kept_heads,
                      "intermediate": intermediate, "hidden_importance_kept": round(kept, 4)}
+
+
+def calibration_batches(windows: Dataset, pad_id: int, n: int = CALIBRATION_WINDOWS,
+                        batch_size: int = 32) -> list[dict[str, torch.Tensor]]:
+    """`n` of the `windows` (sorted by length) spread over all lengths, padded into batches for `importance`."""
+    rows = list(windows.select(np.unique(np.linspace(0, len(windows) - 1, min(n, len(windows))).round().astype(int))))
+    batches = []
+    for b in range(0, len(rows), batch_size):
+        part = rows[b:b + batch_size]
+        width = max(len(r["input_ids"]) for r in part)
+        batch = {"input_ids": torch.full((len(part), width), pad_id, dtype=torch.long),
+                 "attention_mask": torch.zeros((len(part), width), dtype=torch.long)}
+        if "token_type_ids" in windows.column_names:
+            batch["token_type_ids"] = torch.zeros((len(part), width), dtype=torch.long)
+        for r, row in enumerate(part):
+            m = len(row["input_ids"])
+            batch["input_ids"][r, :m] = torch.as_tensor(row["input_ids"])
+            batch["attention_mask"][r, :m] = 1
+            if "token_type_ids" in batch:
+                batch["token_type_ids"][r, :m] = torch.as_tensor(row["token_type_ids"])
+        batches.append(batch)
+    return batches
+
+
+def prune_saved_model(source: Path, docs: Sequence[Document], hidden: int | None = None, heads: int | None = None,
+                      intermediate: int | None = None, layers: int | None = None,
+                      calibration: int = CALIBRATION_WINDOWS) -> tuple[PreTrainedModel, dict]:
+    """The NER model saved at `source`, width-pruned by its activations on windows of `docs` (the training
+    text: what it will be fine-tuned on next). Sizes left out keep the model's own."""
+    model = load_ner_model(source).float()
+    cfg = model.config
+    hidden = hidden or cfg.hidden_size
+    heads = heads or (cfg.num_attention_heads if hidden == cfg.hidden_size else max(1, hidden // 64))
+    windows = tokenise_documents(docs, load_tokenizer(source), lexicon=uses_lexicon(cfg))
+    windows = windows.add_column("length", [len(x) for x in windows["input_ids"]]).sort("length")
+    imp = importance(model, calibration_batches(windows, cfg.pad_token_id or 0, calibration))
+    student, info = prune(model, imp, hidden, heads, intermediate or cfg.intermediate_size, layers)
+    return student, {**info, "source": str(source), "calibration_windows": min(calibration, len(windows))}

@@ -200,3 +200,38 @@ train_app.command("re-head")(train_re_head_cmd)
 from zhie.train_distil_cmd import train_distil_cmd  # noqa: E402
 
 train_app.command("distil")(train_distil_cmd)
+
+
+@train_app.command("prune")
+def train_prune_cmd(
+    source: Annotated[Path, typer.Argument(help="A trained NER model folder.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the pruned model.")],
+    data: Annotated[Optional[list[str]], typer.Option("--data", help="Source SPEC whose windows rank what is kept, repeatable.", show_default="news:train")] = None,
+    hidden: Annotated[Optional[int], typer.Option(help="Hidden channels to keep (heads of 64 follow).", show_default="the model's")] = None,
+    heads: Annotated[Optional[int], typer.Option(show_default="the model's, or hidden / 64")] = None,
+    intermediate: Annotated[Optional[int], typer.Option(help="Feed-forward neurons to keep per layer.", show_default="the model's")] = None,
+    layers: Annotated[Optional[int], typer.Option(help="Keep the first N layers.", show_default="all")] = None,
+) -> None:
+    """Width-prune a trained NER model: keep its most active hidden channels, heads and feed-forward neurons.
+
+    Ranked by the model's activations on real windows (zhie.training.prune); fine-tune the result next
+    (`zhie train ner --base-model OUTPUT`, or `zhie train distil --prune-from` to distil instead).
+    """
+    from zhie.models.tokenizer import load_tokenizer
+    from zhie.training.prune import prune_saved_model
+
+    specs = data or ["news:train"]
+    _check(specs)
+    if not (source / "config.json").exists():
+        typer.echo(f"error: no NER model at {source} (no config.json)", err=True)
+        raise typer.Exit(2)
+    try:
+        model, info = prune_saved_model(source, _load(specs), hidden, heads, intermediate, layers)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    model.save_pretrained(output)
+    load_tokenizer(source).save_pretrained(output)
+    info = {**info, "data": specs}
+    (output / "prune_info.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+    typer.echo(json.dumps({k: v for k, v in info.items() if k != "heads"}))
