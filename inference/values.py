@@ -409,10 +409,10 @@ class ValueNormaliser:
 
     def warm_up(self) -> None:
         """Load jionlp's tables and zhconv's dictionary now (~2 s), not on a server's first request."""
-        normalise_values(Document(id="warm-up", text="2024年重庆沙坪坝签约6億元", entities=[
+        normalise_values(Document(id="warm-up", text="2024年重庆沙坪坝签约一点五億元", entities=[  # 一点五: cn2an
             Entity(id="d", start=0, end=5, label="DATE", text="2024年"),
             Entity(id="l", start=5, end=10, label="LOC", text="重庆沙坪坝"),
-            Entity(id="m", start=12, end=15, label="MONEY", text="6億元")]))
+            Entity(id="m", start=12, end=17, label="MONEY", text="一点五億元")]))
 
     def __call__(self, docs: Sequence[Document]) -> list[Document]:
         return [normalise_values(d) for d in docs]

@@ -262,6 +262,21 @@ def test_fresh_process_prints_nothing_on_stdout():
     assert run.stdout == ""
 
 
+def test_warm_up_loads_what_the_first_article_would():
+    """A server's first request must not import a parser: after warm_up, no amount, date or place does."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom zhie.inference.values import ValueNormaliser, date_value, loc_value, money_value\n"
+            "ValueNormaliser().warm_up()\nloaded = set(sys.modules)\n"
+            "assert money_value('二点五亿元').amount == 2.5e8 and money_value('30万美元').currency == 'USD'\n"
+            "assert date_value('2023年第三季度').start == '2023-07-01' and loc_value('深圳市南山区').city == '深圳市'\n"
+            "print(sorted(set(sys.modules) - loaded))\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+
+
 # ---------------------------------------------------------------- speed without changing a value
 
 PLACES = ["深圳", "广东省深圳市南山区", "南山区", "朝阳区", "长春朝阳区", "重庆沙坪坝", "宜宾县", "成都高新区",
