@@ -215,7 +215,8 @@ def train_prune_cmd(
     """Width-prune a trained NER model: keep its most active hidden channels, heads and feed-forward neurons.
 
     Ranked by the model's activations on real windows (zhie.training.prune); fine-tune the result next
-    (`zhie train ner --base-model OUTPUT`, or `zhie train distil --prune-from` to distil instead).
+    (`zhie train ner --base-model OUTPUT`, or `zhie train distil --prune-from` to distil instead). A relation head
+    beside SOURCE reads the unpruned states, so it is not copied: train one on the fine-tuned model (`zhie train re-head`).
     """
     from zhie.models.tokenizer import load_tokenizer
     from zhie.training.prune import prune_saved_model
