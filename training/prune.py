@@ -176,8 +176,9 @@ def prune_saved_model(source: Path, docs: Sequence[Document], hidden: int | None
     cfg = model.config
     hidden = hidden or cfg.hidden_size
     heads = heads or (cfg.num_attention_heads if hidden == cfg.hidden_size else max(1, hidden // 64))
-    windows = tokenise_documents(docs, load_tokenizer(source), lexicon=uses_lexicon(cfg))
-    windows = windows.add_column("length", [len(x) for x in windows["input_ids"]]).sort("length")
-    imp = importance(model, calibration_batches(windows, cfg.pad_token_id or 0, calibration))
+    tokenizer = load_tokenizer(source)
+    windows = tokenise_documents(docs, tokenizer, lexicon=uses_lexicon(cfg))
+    windows = windows.map(lambda b: {"length": [len(x) for x in b["input_ids"]]}, batched=True).sort("length")
+    imp = importance(model, calibration_batches(windows, tokenizer.pad_token_id, calibration))
     student, info = prune(model, imp, hidden, heads, intermediate or cfg.intermediate_size, layers)
     return student, {**info, "source": str(source), "calibration_windows": min(calibration, len(windows))}
