@@ -132,9 +132,10 @@ def test_train_prune_keeps_the_most_active_neurons_of_a_saved_model(tiny_ner_mod
     from zhie.training.data import tokenise_documents
     from zhie.training.prune import calibration_batches
 
-    windows = tokenise_documents(docs, load_tokenizer(tiny_ner_model_dir))
+    tokenizer = load_tokenizer(tiny_ner_model_dir)
+    windows = tokenise_documents(docs, tokenizer)
     windows = windows.map(lambda b: {"length": [len(x) for x in b["input_ids"]]}, batched=True).sort("length")
-    imp = importance(source, calibration_batches(windows, 0))
+    imp = importance(source, calibration_batches(windows, tokenizer))
     kept = torch.topk(imp.neurons[0], 24).indices.sort().values
     assert torch.equal(pruned.bert.encoder.layer[0].intermediate.dense.weight,
                        source.bert.encoder.layer[0].intermediate.dense.weight[kept])

@@ -383,7 +383,7 @@ def init_from_teacher(student: PreTrainedModel, teacher: PreTrainedModel) -> dic
     return {"method": "pca-embeddings", "components": k, "variance_kept": round(kept, 4)}
 
 
-def pruned_student(source: Path, gold: Dataset, pad_id: int, cfg: DistilRunConfig,
+def pruned_student(source: Path, gold: Dataset, tokenizer, cfg: DistilRunConfig,
                    calibration: int = CALIBRATION_WINDOWS) -> tuple[PreTrainedModel, dict]:
     """The NER model at `source`, width-pruned to the student's size by its activations on `calibration`
     of the `gold` windows (labelled, sorted by length), spread over all lengths: real annotated text."""
@@ -391,7 +391,7 @@ def pruned_student(source: Path, gold: Dataset, pad_id: int, cfg: DistilRunConfi
     if uses_lexicon(model.config) != ("token_type_ids" in gold.column_names):
         raise ValueError(f"{source}: lexicon features {uses_lexicon(model.config)}, but the windows "
                          f"{'have' if 'token_type_ids' in gold.column_names else 'lack'} them")
-    batches = calibration_batches(gold, pad_id, calibration, cfg.batch_size)
+    batches = calibration_batches(gold, tokenizer, calibration, cfg.batch_size)
     heads = cfg.student_heads or max(1, cfg.student_hidden // 64)
     student, info = prune(model, importance(model, batches), cfg.student_hidden, heads,
                           cfg.student_intermediate or 4 * cfg.student_hidden, cfg.student_layers)
@@ -618,7 +618,7 @@ def distil(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, 
     steps = cfg.max_steps or math.ceil(cfg.epochs * len(train_ds) / cfg.batch_size)  # with a budget: at most
     torch.manual_seed(cfg.seed)
     if cfg.prune_from:
-        student, init = pruned_student(Path(cfg.prune_from), labelled.select(gold_rows), tokenizer.pad_token_id, cfg)
+        student, init = pruned_student(Path(cfg.prune_from), labelled.select(gold_rows), tokenizer, cfg)
     else:
         student = build_ner_model(student_config(teacher, cfg))
         init = init_from_teacher(student, teacher)

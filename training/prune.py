@@ -145,26 +145,13 @@ def prune(model: PreTrainedModel, imp: Importance, hidden: int, heads: int, inte
                      "intermediate": intermediate, "hidden_importance_kept": round(kept, 4)}
 
 
-def calibration_batches(windows: Dataset, pad_id: int, n: int = CALIBRATION_WINDOWS,
+def calibration_batches(windows: Dataset, tokenizer, n: int = CALIBRATION_WINDOWS,
                         batch_size: int = 32) -> list[dict[str, torch.Tensor]]:
-    """`n` of the `windows` (sorted by length) spread over all lengths, padded into batches for `importance`."""
-    rows = list(windows.select(np.unique(np.linspace(0, len(windows) - 1, min(n, len(windows))).round().astype(int))))
-    batches = []
-    for b in range(0, len(rows), batch_size):
-        part = rows[b:b + batch_size]
-        width = max(len(r["input_ids"]) for r in part)
-        batch = {"input_ids": torch.full((len(part), width), pad_id, dtype=torch.long),
-                 "attention_mask": torch.zeros((len(part), width), dtype=torch.long)}
-        if "token_type_ids" in windows.column_names:
-            batch["token_type_ids"] = torch.zeros((len(part), width), dtype=torch.long)
-        for r, row in enumerate(part):
-            m = len(row["input_ids"])
-            batch["input_ids"][r, :m] = torch.as_tensor(row["input_ids"])
-            batch["attention_mask"][r, :m] = 1
-            if "token_type_ids" in batch:
-                batch["token_type_ids"][r, :m] = torch.as_tensor(row["token_type_ids"])
-        batches.append(batch)
-    return batches
+    """`n` of the `windows` (sorted by length) spread over all lengths, padded by `tokenizer` into batches
+    for `importance`."""
+    picked = windows.select(np.unique(np.linspace(0, len(windows) - 1, min(n, len(windows))).round().astype(int)))
+    rows = list(picked.select_columns([c for c in ("input_ids", "token_type_ids") if c in windows.column_names]))
+    return [dict(tokenizer.pad(rows[b:b + batch_size], return_tensors="pt")) for b in range(0, len(rows), batch_size)]
 
 
 def prune_saved_model(source: Path, docs: Sequence[Document], hidden: int | None = None, heads: int | None = None,
@@ -179,6 +166,6 @@ def prune_saved_model(source: Path, docs: Sequence[Document], hidden: int | None
     tokenizer = load_tokenizer(source)
     windows = tokenise_documents(docs, tokenizer, lexicon=uses_lexicon(cfg))
     windows = windows.map(lambda b: {"length": [len(x) for x in b["input_ids"]]}, batched=True).sort("length")
-    imp = importance(model, calibration_batches(windows, tokenizer.pad_token_id, calibration))
+    imp = importance(model, calibration_batches(windows, tokenizer, calibration))
     student, info = prune(model, imp, hidden, heads, intermediate or cfg.intermediate_size, layers)
     return student, {**info, "source": str(source), "calibration_windows": min(calibration, len(windows))}
