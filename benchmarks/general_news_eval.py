@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         torch.set_num_threads(a.threads)
     from zhie.inference import Extractor
 
-    extractor = Extractor.load(a.model, relations=False, values=False)
+    extractor = Extractor.load(a.model, quantize=False, relations=False, values=False)  # fp32, as recorded
     names = ("cluener", "pd") if a.corpus == "both" else (a.corpus,)
     report = {"model": str(a.model or "bundled"), "model_version": extractor.model_version,
               "gold": "corpus annotations + pattern MONEY/DATE" if a.with_patterns else "corpus annotations only",

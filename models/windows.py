@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import groupby
 
 import numpy as np
 
@@ -35,9 +36,12 @@ def make_windows(n_tokens: int, size: int, stride: int) -> list[Window]:
 def run_windows(ids_per_text: Sequence[Sequence[int]],
                 run: Callable[[np.ndarray, np.ndarray, np.ndarray | None], Sequence],
                 widths: Sequence[int], window: int, stride: int, batch_size: int, cls_id: int, sep_id: int,
-                pad_id: int, types_per_text: Sequence[Sequence[int]] | None = None) -> list[list[np.ndarray]]:
+                pad_id: int, types_per_text: Sequence[Sequence[int]] | None = None,
+                share_calls: bool = True) -> list[list[np.ndarray]]:
     """Per-token outputs of `run` for whole texts: every text cut into windows ([CLS] window [SEP]),
     windows of all texts batched by length, each token's rows taken from the window that trusts it.
+    With `share_calls=False` a call holds windows of one text only (at most `batch_size`), for a `run`
+    whose outputs for one window depend on the others of its call.
 
     `run(input_ids, attention_mask, token_type_ids)` returns arrays of shape (batch, width, widths[k])
     (or None for an output not computed); the result holds, per text, one (tokens, widths[k]) array per
@@ -46,9 +50,12 @@ def run_windows(ids_per_text: Sequence[Sequence[int]],
     """
     result = [[np.zeros((len(ids), w), dtype=np.float32) for w in widths] for ids in ids_per_text]
     jobs = [(i, w) for i, ids in enumerate(ids_per_text) if len(ids) for w in make_windows(len(ids), window, stride)]
-    jobs.sort(key=lambda j: j[1].end - j[1].start)  # similar lengths share a batch: less padding
-    for b in range(0, len(jobs), batch_size):
-        batch = jobs[b:b + batch_size]
+    if share_calls:
+        jobs.sort(key=lambda j: j[1].end - j[1].start)  # similar lengths share a batch: less padding
+        groups = [jobs]
+    else:
+        groups = [list(g) for _, g in groupby(jobs, key=lambda j: j[0])]
+    for batch in (g[b:b + batch_size] for g in groups for b in range(0, len(g), batch_size)):
         seqs = [[cls_id, *ids_per_text[i][w.start:w.end], sep_id] for i, w in batch]
         width = max(len(s) for s in seqs)
         input_ids = np.full((len(seqs), width), pad_id, dtype=np.int64)

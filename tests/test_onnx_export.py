@@ -33,6 +33,9 @@ def test_optimised_export_matches_torch_and_fuses_attention(tiny_ner_model_dir, 
     keep = mask.astype(bool)  # padded positions may differ: nothing reads them
     assert np.abs(logits[keep] - out.logits.numpy()[keep]).max() < 1e-3
     assert np.abs(hidden[keep] - out.hidden_states[-1].numpy()[keep]).max() < 1e-3
+    from zhie.inference.backends import OnnxBackend
+
+    assert not OnnxBackend.load(model_dir).scales_per_call  # fp32: windows may share a call
 
 def test_optimised_int8_export_runs(tiny_ner_model_dir, tmp_path):
     from zhie.inference.backends import OnnxBackend
@@ -42,5 +45,7 @@ def test_optimised_int8_export_runs(tiny_ner_model_dir, tmp_path):
     shutil.copytree(tiny_ner_model_dir, model_dir)
     export_onnx(model_dir, int8=True, optimize=True)
     ids = np.array([[101, 2769, 1762, 102]], dtype=np.int64)
-    probs, hidden = OnnxBackend.load(model_dir).token_outputs(ids, np.ones_like(ids), hidden=True)
+    backend = OnnxBackend.load(model_dir)
+    assert backend.scales_per_call  # int8 activations are scaled per call: the NER stage runs one window a call
+    probs, hidden = backend.token_outputs(ids, np.ones_like(ids), hidden=True)
     assert probs.shape == (1, 4, 11) and np.allclose(probs.sum(-1), 1, atol=1e-4) and hidden.shape == (1, 4, 32)

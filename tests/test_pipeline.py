@@ -108,10 +108,10 @@ def test_onnx_backend_agrees_with_torch(tiny_ner_model_dir, tmp_path):
     export_onnx(model_dir, int8=False)
     ids = np.array([[101, 2769, 1762, 7028, 102, 0]], dtype=np.int64)
     mask = np.array([[1, 1, 1, 1, 1, 0]], dtype=np.int64)
-    want, want_h = TorchBackend.load(model_dir).token_outputs(ids, mask, hidden=True)
+    want, want_h = TorchBackend.load(model_dir, quantize=False).token_outputs(ids, mask, hidden=True)
     got, got_h = OnnxBackend.load(model_dir).token_outputs(ids, mask, hidden=True)
     assert got.shape == want.shape and np.allclose(got, want, atol=1e-4)
     assert got_h.shape == want_h.shape and np.allclose(got_h, want_h, atol=1e-4)  # the shared relation head reads these
-    a = Extractor.load(model_dir, relations=False, values=False).predict(TEXT)
+    a = Extractor.load(model_dir, quantize=False, relations=False, values=False).predict(TEXT)
     b = Extractor.load(model_dir, backend="onnx", relations=False, values=False).predict(TEXT)
     assert [(e.start, e.end, e.label) for e in a.entities] == [(e.start, e.end, e.label) for e in b.entities]

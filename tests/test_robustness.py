@@ -78,6 +78,7 @@ class _EveryTokenBegins:
     name = "adversarial"
     num_labels = len(TAG2ID)
     hidden_size = 8
+    scales_per_call = False
 
     def token_outputs(self, input_ids: np.ndarray, attention_mask: np.ndarray, hidden: bool = False,
                       token_type_ids: np.ndarray | None = None):

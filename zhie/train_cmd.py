@@ -55,11 +55,12 @@ def _load(specs: list[str]):
 
 
 def evaluate_model(model_dir: Path, dev_docs) -> dict:
-    """Character-level strict scores of a saved model on documents (what users get from `zhie predict`)."""
+    """Character-level strict scores of a saved model on documents, as `zhie predict --no-quantize` reads them:
+    fp32, the weights as trained, so runs compare with every score recorded before int8 became the default."""
     from zhie.inference import Extractor
     from zhie.training.metrics import evaluate_documents
 
-    extractor = Extractor.load(model_dir, relations=False, values=False)
+    extractor = Extractor.load(model_dir, quantize=False, relations=False, values=False)
     return evaluate_documents(dev_docs, extractor.predict_documents(dev_docs))
 
 

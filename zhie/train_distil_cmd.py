@@ -69,7 +69,7 @@ def train_distil_cmd(
         raise typer.Exit(2)
 
     def predict(model_dir: Path, docs):
-        return Extractor.load(model_dir, relations=False, values=False).predict_documents(docs)
+        return Extractor.load(model_dir, quantize=False, relations=False, values=False).predict_documents(docs)
 
     train_docs = [] if cfg.windows else _load(cfg.data)  # saved windows hold the gold tags already
     metrics = distil(train_docs, _load([cfg.dev]) if cfg.dev and not cfg.windows_only else None, cfg, predict=predict,
