@@ -28,7 +28,7 @@ def main() -> None:
     src.add_argument("--split", default="dev", help="a split of our annotated news (needs ../shared)")
     src.add_argument("--input", type=Path, help="canonical JSONL records instead")
     ap.add_argument("--model", type=Path, default=None, help="NER model folder; default: the bundled one")
-    ap.add_argument("--quantize", action="store_true", help="dynamic int8, as `zhie predict --quantize`")
+    ap.add_argument("--quantize", action="store_true", help="dynamic int8, as `zhie predict` runs by default (without it: fp32, `--no-quantize`)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--shard", default="0/1", help="K/N: time articles K, K+N, K+2N, ...")
     ap.add_argument("--batch-size", type=int, default=32, help="articles per call, as `zhie predict` batches them")
