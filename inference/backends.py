@@ -40,12 +40,17 @@ class TokenBackend(Protocol):
 
 
 def int8_available() -> bool:
-    """Whether this torch build has a quantized engine for this CPU (x86/fbgemm/onednn, qnnpack on ARM)."""
+    """Whether this torch build can run dynamic int8 here: a quantized engine for this CPU (x86/fbgemm/onednn,
+    qnnpack on ARM) and `torch.ao.quantization`, which torch has deprecated in favour of torchao."""
+    try:
+        from torch.ao.quantization import quantize_dynamic  # noqa: F401
+    except ImportError:
+        return False
     return torch.backends.quantized.engine != "none"
 
 
 def resolve_quantize(quantize: bool | None) -> bool:
-    """`None` (the default everywhere) means int8 wherever torch can run it: on two cores it read 2.2-2.6x
+    """`None` (the default everywhere) means int8 wherever torch can run it: on two cores it read 2.0-2.8x
     as many characters a second as fp32 with the same dev F1 (docs/BENCHMARKS.md, 2026-12-05)."""
     if quantize is None:
         return int8_available()
@@ -57,8 +62,8 @@ def resolve_quantize(quantize: bool | None) -> bool:
 def int8_linears(model: torch.nn.Module) -> torch.nn.Module:
     """`model` with dynamic int8 in every nn.Linear: int8 weights, activations scaled per call."""
     with warnings.catch_warnings():
-        # torch >= 2.12 warns, once per process, that its quantized tensor types are deprecated; dynamic int8
-        # still runs (resolve_quantize falls back to fp32 where it cannot), and the CLI should not print it
+        # torch 2.13 warns, once per process, that its quantized tensor types are deprecated; dynamic int8
+        # still runs (and int8_available says no where it cannot), and the CLI should not print the warning
         warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor", category=UserWarning)
         return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 

@@ -70,7 +70,7 @@ class Extractor:
         """Load a saved NER model folder (`None`: the bundled default) and its relation stage.
 
         quantize: dynamic int8 (torch backend; a marker relation model too); `None` = int8 wherever this torch
-        can run it (2.2-2.6x fp32's speed on two cores, the same dev F1), `False` = fp32.
+        can run it (2.0-2.8x fp32's speed on two cores, the same dev F1), `False` = fp32.
         backend "onnx" runs `model.onnx` in the NER folder.
         relations: `None` = the relation head saved beside the NER weights (`zhie train re-head`: no second
         encoder pass), else a bundled marker model when present; a folder = that marker model

@@ -95,7 +95,8 @@ class NerTagger:
 
     def token_outputs(self, ids_per_text: Sequence[Sequence[int]], hidden: bool = False,
                       types_per_text: Sequence[Sequence[int]] | None = None) -> list[tuple[np.ndarray, np.ndarray | None]]:
-        """Per-token tag probabilities (and last hidden states) for each text; windows of all texts share batches."""
+        """Per-token tag probabilities (and last hidden states) for each text; windows of all texts share batches,
+        except on a backend that scales activations per call (one text's windows per call)."""
         tok = self.tokenizer
         width = self.backend.hidden_size if hidden else 0
         # where the backend scales activations per call (dynamic int8), a call holds the windows of one text

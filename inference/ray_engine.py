@@ -6,10 +6,10 @@ fill N cores. Records travel as JSON strings, so the output is exactly what the 
 On a cluster (`address`), every node needs this package installed.
 
 One Ray row is one batch of the in-process path (`batch_size` consecutive records), never split. The NER
-encoder no longer cares (int8 runs one window per call, so an article reads the same beside any others), but a
-marker relation model (`relations=DIR`) in int8 batches candidate pairs across a batch's articles, and Ray Data
-cuts `map_batches` batches at its block boundaries: before int8 ran per window, with one record per row, 791 of
-807 articles of our train split came out with different scores.
+encoder no longer cares (in int8 an encoder call holds one article's windows, so an article reads the same beside
+any others), but a marker relation model (`relations=DIR`) in int8 batches candidate pairs across a batch's
+articles, and Ray Data cuts `map_batches` batches at its block boundaries: before int8 ran per article, with one
+record per row, 791 of 807 articles of our train split came out with different scores.
 """
 from __future__ import annotations
 
