@@ -74,3 +74,14 @@ def test_validate_and_evaluate(tmp_path):
 def test_missing_input_is_a_clear_error(tiny_ner_model_dir, tmp_path):
     r = runner.invoke(app, ["predict", str(tmp_path / "nope.txt"), "--model", str(tiny_ner_model_dir)])
     assert r.exit_code == 2 and "does not exist" in r.stderr
+
+
+def test_the_cli_imports_no_heavy_library_before_a_verb_runs():
+    """`zhie predict` on one article should not pay for Label Studio's SDK (0.7 s) or torch before it needs them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, zhie.cli; print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'label_studio_sdk', 'torch', 'transformers', 'jionlp', 'pandas'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

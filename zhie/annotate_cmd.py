@@ -15,7 +15,7 @@ import typer
 from zhie.annotation.jsonl import ReadReport, read_documents, write_jsonl
 from zhie.annotation.labels import ENTITY_LABELS, RELATION_LABELS
 from zhie.annotation.labelstudio.articles import IdConflict, has_annotations, read_articles
-from zhie.annotation.labelstudio.client import LabelStudioError, Studio
+from zhie.annotation.labelstudio.errors import LabelStudioError
 from zhie.annotation.labelstudio.config import config_problems, label_config
 from zhie.annotation.labelstudio.convert import convert_export, document_to_task, read_export
 from zhie.annotation.labelstudio.select import select_uncertain, uncertainty
@@ -44,6 +44,13 @@ def _fail(exc: Exception | str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _studio(url: str, api_key: str):
+    """The Label Studio client, imported only by the commands that talk to a server (the SDK takes 0.7 s)."""
+    from zhie.annotation.labelstudio.client import Studio
+
+    return Studio(url, api_key)
+
+
 def _make_parents(*paths: Path | None) -> None:
     """Create the folders outputs go to before any slow work, so a typo fails first, not last."""
     for path in paths:
@@ -67,7 +74,7 @@ def setup(url: Url = DEFAULT_URL, api_key: ApiKey = "", project: Project = DEFAU
     this fails (exit 1) unless Label Studio reports the backend connected.
     """
     try:
-        studio = Studio(url, api_key)
+        studio = _studio(url, api_key)
         pid, what = studio.setup_project(project, label_config())
         _say(f"project {project!r} {what} (id {pid}): labels {', '.join(ENTITY_LABELS)}; "
              f"relations {', '.join(RELATION_LABELS)}")
@@ -104,7 +111,7 @@ def import_(
         raise _fail("nothing to import: no readable article in the inputs (see above; .txt files must be "
                     "UTF-8: convert GBK files first, e.g. `iconv -f GBK -t UTF-8`)")
     try:
-        studio = Studio(url, api_key)
+        studio = _studio(url, api_key)
         pid = studio.project_id(project)
         if problems := config_problems(studio.label_config(pid)):
             raise LabelStudioError(f"project {project!r} does not fit the label set ({'; '.join(problems)}); "
@@ -180,7 +187,7 @@ def export(out: Out, url: Url = DEFAULT_URL, api_key: ApiKey = "", project: Proj
     """Pull the full JSON export of the project and convert it to canonical records."""
     _make_parents(out, report)
     try:
-        studio = Studio(url, api_key)
+        studio = _studio(url, api_key)
         tasks = studio.export_tasks(studio.project_id(project))
     except LabelStudioError as exc:
         raise _fail(exc) from None

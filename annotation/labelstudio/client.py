@@ -17,10 +17,7 @@ from label_studio_sdk.types.import_api_request import ImportApiRequest
 
 from zhie.annotation.labelstudio.config import TEXT_KEY
 from zhie.annotation.labelstudio.convert import DOC_ID_KEY
-
-
-class LabelStudioError(RuntimeError):
-    """A Label Studio call failed; the message is safe to print."""
+from zhie.annotation.labelstudio.errors import LabelStudioError
 
 
 class Studio:
