@@ -51,7 +51,7 @@ def predict(
     no_relations: Annotated[bool, typer.Option("--no-relations", help="Entities only (skip the relation stage).")] = False,
     backend: Annotated[BackendName, typer.Option(help="torch, or onnx (needs model.onnx: `zhie export-onnx`).")] = BackendName.torch,
     batch_size: Annotated[int, typer.Option(help="Articles per batch.")] = 32,
-    quantize: Annotated[Optional[bool], typer.Option("--quantize/--no-quantize", help="Dynamic int8 (default wherever torch supports the CPU: ~2.5x fp32's speed, the same dev F1); --no-quantize for fp32.", show_default=False)] = None,
+    quantize: Annotated[Optional[bool], typer.Option("--quantize/--no-quantize", help="Dynamic int8 (default wherever torch supports the CPU: 2-2.8x fp32's speed, the same dev F1); --no-quantize for fp32.", show_default=False)] = None,
     report: Annotated[Optional[Path], typer.Option(help="Write the read report (rejected records) as JSON.")] = None,
     engine: Annotated[Engine, typer.Option(help="local (this process) or ray (Ray Data actors; pip install 'zh-invest-ie[ray]').")] = Engine.local,
     ray_address: Annotated[Optional[str], typer.Option(help="An existing Ray cluster (default: start Ray locally).")] = None,

@@ -16,7 +16,7 @@ def serve(
     model: Annotated[Optional[Path], typer.Option(help="A NER model folder; default: the bundled model.")] = None,
     host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    quantize: Annotated[Optional[bool], typer.Option("--quantize/--no-quantize", help="Dynamic int8 (default wherever torch supports the CPU: ~2.5x fp32's speed, the same dev F1); --no-quantize for fp32.", show_default=False)] = None,
+    quantize: Annotated[Optional[bool], typer.Option("--quantize/--no-quantize", help="Dynamic int8 (default wherever torch supports the CPU: 2-2.8x fp32's speed, the same dev F1); --no-quantize for fp32.", show_default=False)] = None,
     max_chars: Annotated[int, typer.Option(min=1, help="Longest text accepted, in characters (longer: 413).")] = DEFAULT_MAX_CHARS,
     max_texts: Annotated[int, typer.Option(min=1, help="Most texts in one request (more: 413).")] = DEFAULT_MAX_TEXTS,
 ) -> None:
