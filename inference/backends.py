@@ -137,7 +137,8 @@ class OnnxBackend:
 
         path = Path(model_dir) / onnx_file
         if not path.exists():
-            raise FileNotFoundError(f"no {onnx_file} in {model_dir}: run `zhie export-onnx {model_dir}` first")
+            raise FileNotFoundError(f"no {onnx_file} in {model_dir}: run `zhie export-onnx {model_dir} --optimize` first "
+                                    "(fused attention and int8: the fastest export)")
         config = AutoConfig.from_pretrained(str(model_dir))
         return cls(path, config.num_labels, config.hidden_size)
 

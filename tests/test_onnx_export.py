@@ -49,3 +49,32 @@ def test_optimised_int8_export_runs(tiny_ner_model_dir, tmp_path):
     assert backend.scales_per_call  # int8 activations are scaled per call: the NER stage runs one window a call
     probs, hidden = backend.token_outputs(ids, np.ones_like(ids), hidden=True)
     assert probs.shape == (1, 4, 11) and np.allclose(probs.sum(-1), 1, atol=1e-4) and hidden.shape == (1, 4, 32)
+
+
+def test_a_missing_export_says_how_to_make_the_fast_one(tiny_ner_model_dir, tmp_path):
+    from typer.testing import CliRunner
+
+    from zhie.cli import app
+
+    article = tmp_path / "a.txt"
+    article.write_text("重庆新建项目总投资6亿元。", encoding="utf-8")
+    r = CliRunner().invoke(app, ["predict", str(article), "--model", str(tiny_ner_model_dir), "--backend", "onnx"])
+    assert r.exit_code == 2 and "zhie export-onnx" in r.output and "--optimize" in r.output
+
+
+def test_onnx_backend_without_onnxruntime_says_which_extra(tiny_ner_model_dir, tmp_path, monkeypatch):
+    import sys
+
+    from typer.testing import CliRunner
+
+    from zhie.cli import app
+    from zhie.inference.onnx_export import export_onnx
+
+    model_dir = tmp_path / "m"
+    shutil.copytree(tiny_ner_model_dir, model_dir)
+    export_onnx(model_dir, int8=False)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` now raises ImportError
+    article = tmp_path / "a.txt"
+    article.write_text("重庆新建项目总投资6亿元。", encoding="utf-8")
+    r = CliRunner().invoke(app, ["predict", str(article), "--model", str(model_dir), "--backend", "onnx"])
+    assert r.exit_code == 2 and "onnxruntime is not installed" in r.output and "zh-invest-ie[onnx]" in r.output

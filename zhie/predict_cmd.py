@@ -61,14 +61,17 @@ def predict(
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    from zhie.inference import Extractor, ModelNotFoundError
+    from zhie.inference import Extractor
 
     options = {"path": model, "quantize": quantize, "backend": backend.value,
                "relations": False if no_relations else relation_model}
     try:
         ex = Extractor.load(**options)  # also checks the models before any Ray actor starts
-    except (ModelNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError) as exc:  # ModelNotFoundError is one; also a missing model.onnx
         _err(f"error: {exc}")
+        raise typer.Exit(2)
+    except ImportError as exc:  # --backend onnx without the extra
+        _err(f"error: {exc.name} is not installed (pip install 'zh-invest-ie[onnx]')")
         raise typer.Exit(2)
     rep = ReadReport(input)
     try:

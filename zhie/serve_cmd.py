@@ -27,7 +27,7 @@ def serve(
     import uvicorn
     from transformers.utils import logging as hf_logging
 
-    from zhie.inference import Extractor, ModelNotFoundError
+    from zhie.inference import Extractor
     from zhie.inference.server import create_app
 
     hf_logging.disable_progress_bar()
@@ -35,7 +35,7 @@ def serve(
     try:
         extractor = Extractor.load(model, quantize=quantize)
         extractor.warm_up()
-    except (ModelNotFoundError, ValueError) as exc:
+    except (FileNotFoundError, ValueError) as exc:  # a missing model (ModelNotFoundError) or weights file
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     if token is None and host not in ("127.0.0.1", "localhost", "::1"):
