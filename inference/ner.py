@@ -105,5 +105,5 @@ class NerTagger:
         outs = run_windows(ids_per_text, lambda ids, mask, types: self.backend.token_outputs(ids, mask, hidden, types),
                            (self.backend.num_labels, width), self.window, self.stride, self.batch_size,
                            tok.cls_token_id, tok.sep_token_id, tok.pad_token_id, types_per_text,
-                           share_calls=not self.backend.scales_per_call)
+                           share_calls=not getattr(self.backend, "scales_per_call", False))  # older backends lack it
         return [(p, h if hidden else None) for p, h in outs]
