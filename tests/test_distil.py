@@ -11,6 +11,7 @@ from zhie.annotation.jsonl import write_jsonl
 from test_train_ner import _doc
 from zhie.cli import app
 from zhie.models.ner import build_ner_model
+from zhie.training.corpus_sources import read_xinwenlianbo
 from zhie.training.distil import DistilRunConfig, HeldOutGuard, external_texts, init_from_teacher
 from zhie.training.run_config import RunConfigError
 
@@ -39,6 +40,16 @@ def test_external_texts_share_characters_and_drop_held_out_overlap(tmp_path):
     assert stats["dropped_held_out_overlap"] == 1
     capped, _ = external_texts(root, ["xinwenlianbo"], 10, HeldOutGuard([]), log=lambda _: None)
     assert len(capped) == 1  # the cap is reached by the first document
+
+
+def test_xinwenlianbo_reader_starts_at_first_day(tmp_path):
+    """benchmarks/domain_agreement_set.py takes only the days that distillation, reading in date order, does not reach."""
+    root = _shared_root(tmp_path)
+    later = root / "external" / "xinwenlianbo" / "news" / "20260102.md"
+    later.write_text("## 详细新闻\n### 新闻\n<p>南宁市新材料项目今天开工，总投资20亿元。</p>", encoding="utf-8")
+    assert len(list(read_xinwenlianbo(root))) == len(PLACES) * 3 + 2
+    later_items = [[p for p in item if p] for item in read_xinwenlianbo(root, "20260101")]
+    assert later_items == [["新闻", "南宁市新材料项目今天开工，总投资20亿元。"]]
 
 
 def test_dev_and_test_splits_cannot_be_distilled():

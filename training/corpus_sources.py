@@ -34,9 +34,12 @@ _MD_LINK_LINE = re.compile(r"^\s*\[[^\]]*\]\([^)]*\)\s*$")
 _CCTV_PREFIX = re.compile(r"^\s*央视网消息\s*[（(]\s*新闻联播\s*[)）]\s*[：:]\s*")
 
 
-def _read_xinwenlianbo(root: Path) -> Iterator[list[str]]:
-    """One document per news item of the 详细新闻 section (the summary repeats the item titles)."""
+def read_xinwenlianbo(root: Path, first_day: str = "") -> Iterator[list[str]]:
+    """One document per news item of the 详细新闻 section (the summary repeats the item titles), in date
+    order; `first_day` (YYYYMMDD) skips the days before it."""
     for path in sorted((root / "external/xinwenlianbo/news").glob("*.md")):
+        if path.stem < first_day:
+            continue
         _, _, detail = path.read_text(encoding="utf-8").partition("## 详细新闻")
         for item in re.split(r"^### ", detail, flags=re.M)[1:]:
             title, _, body = item.partition("\n")
@@ -161,7 +164,7 @@ def _read_peoples_daily(root: Path) -> Iterator[list[str]]:
 # Priority order: earlier sources win deduplication; the size cap drops from the end of DROP_ORDER.
 SOURCES: dict[str, Callable[[Path], Iterator[list[str]]]] = {
     "news_raw": _read_news_raw,
-    "xinwenlianbo": _read_xinwenlianbo,
+    "xinwenlianbo": read_xinwenlianbo,
     "fincuge": _read_fincuge,
     "smoothnlp": _read_smoothnlp,
     "cfsc": _read_cfsc,
