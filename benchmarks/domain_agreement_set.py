@@ -10,6 +10,9 @@ stays where it is: the output belongs outside the repository (runs/ is ignored).
     zhie predict runs/eval/heldout-xwlb.jsonl --no-quantize --no-relations -o teacher.jsonl
     zhie predict runs/eval/heldout-xwlb.jsonl --model STUDENT --no-quantize --no-relations -o student.jsonl
     zhie evaluate teacher.jsonl student.jsonl    # entity recall = share of the teacher's entities reproduced
+
+With `--first-day 20240601 --before-day 20250129` it writes passages that a 6 M-character run did read: how well
+a student fits text it was trained on.
 """
 from __future__ import annotations
 
@@ -30,13 +33,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--first-day", default="20260101", help="first day (YYYYMMDD) of the items taken")
+    ap.add_argument("--before-day", default="", help="stop at this day (YYYYMMDD); default: read to the end")
     ap.add_argument("--max-records", type=int, default=500)
     ap.add_argument("--min-chars", type=int, default=60)
     ap.add_argument("--max-chars", type=int, default=600, help="longer paragraphs are cut here")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     records = []
-    for k, item in enumerate(read_xinwenlianbo(SHARED, args.first_day)):
+    for k, item in enumerate(read_xinwenlianbo(SHARED, args.first_day, args.before_day)):
         for j, para in enumerate(p for p in map(clean_paragraph, item) if p):
             if len(para) >= args.min_chars and len(CUES.findall(para)) >= 2:
                 records.append({"id": f"xwlb-{k}-{j}", "text": para[:args.max_chars]})

@@ -43,13 +43,16 @@ def test_external_texts_share_characters_and_drop_held_out_overlap(tmp_path):
 
 
 def test_xinwenlianbo_reader_starts_at_first_day(tmp_path):
-    """benchmarks/domain_agreement_set.py takes only the days that distillation, reading in date order, does not reach."""
+    """benchmarks/domain_agreement_set.py takes only the days that distillation, reading in date order, does not
+    reach (or, for a check of fit, only days it did)."""
     root = _shared_root(tmp_path)
     later = root / "external" / "xinwenlianbo" / "news" / "20260102.md"
     later.write_text("## 详细新闻\n### 新闻\n<p>南宁市新材料项目今天开工，总投资20亿元。</p>", encoding="utf-8")
     assert len(list(read_xinwenlianbo(root))) == len(PLACES) * 3 + 2
     later_items = [[p for p in item if p] for item in read_xinwenlianbo(root, "20260101")]
     assert later_items == [["新闻", "南宁市新材料项目今天开工，总投资20亿元。"]]
+    earlier = list(read_xinwenlianbo(root, before_day="20260102"))  # the day distillation reached, say
+    assert len(earlier) == len(PLACES) * 3 + 1 and "南宁市新材料项目今天开工，总投资20亿元。" not in str(earlier)
 
 
 def test_dev_and_test_splits_cannot_be_distilled():
@@ -202,3 +205,41 @@ def test_length_grouped_batches_read_the_length_column_once(tmp_path):
     assert sampler.lengths == lengths and all(type(n) is int for n in sampler.lengths)
     order = list(sampler)
     assert sorted(order) == list(range(len(lengths))) and order[0] == 5  # the longest batch comes first
+
+
+def test_path_target_is_the_teachers_decoded_tags_and_the_loss_fits_them(tmp_path):
+    """An arg-max that breaks IOB2 (I-ORG after O) becomes the well-formed path inference decodes, and the
+    student's loss is the cross-entropy to that path: near zero when its logits pick it, large when not."""
+    import numpy as np
+    from transformers import TrainingArguments
+
+    from zhie.annotation.labels import BIO_TAGS
+    from zhie.training.distil import DistilTrainer, collate
+
+    tag = {t: i for i, t in enumerate(BIO_TAGS)}
+    logits = np.full((3, len(BIO_TAGS)), -2.0, dtype=np.float32)  # three tokens between [CLS] and [SEP]
+    logits[0, tag["O"]], logits[0, tag["B-ORG"]] = 1.0, 0.9
+    logits[1, tag["I-ORG"]], logits[2, tag["I-ORG"]] = 3.0, 3.0
+    feature = {"input_ids": [1, 5, 6, 7, 2], "labels": [-100] * 5, "teacher_logits": logits}
+    soft = collate([feature], pad_id=0)
+    assert "teacher_tags" not in soft
+    batch = collate([feature], pad_id=0, decode_path=True)
+    assert batch["teacher_tags"].tolist() == [[-100, tag["B-ORG"], tag["I-ORG"], tag["I-ORG"], -100]]
+
+    class Fixed(torch.nn.Module):  # a "student" whose logits are given
+        def __init__(self, out):
+            super().__init__()
+            self.out, self.w = out, torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, **_):
+            return type("O", (), {"logits": self.out + self.w})()
+
+    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[])
+    inputs = {k: v for k, v in batch.items()}
+    right = torch.full((1, 5, len(BIO_TAGS)), -10.0)
+    right[0, [1, 2, 3], [tag["B-ORG"], tag["I-ORG"], tag["I-ORG"]]] = 10.0
+    wrong = torch.full((1, 5, len(BIO_TAGS)), -10.0)
+    wrong[0, [1, 2, 3], tag["O"]] = 10.0
+    losses = [DistilTrainer(model=Fixed(out), args=args, temperature=2.0, gold_weight=1.0, warmup_fraction=0.1,
+                            budgeted=False).compute_loss(Fixed(out), inputs).item() for out in (right, wrong)]
+    assert losses[0] < 1e-3 < 10 < losses[1]

@@ -34,12 +34,14 @@ _MD_LINK_LINE = re.compile(r"^\s*\[[^\]]*\]\([^)]*\)\s*$")
 _CCTV_PREFIX = re.compile(r"^\s*央视网消息\s*[（(]\s*新闻联播\s*[)）]\s*[：:]\s*")
 
 
-def read_xinwenlianbo(root: Path, first_day: str = "") -> Iterator[list[str]]:
+def read_xinwenlianbo(root: Path, first_day: str = "", before_day: str = "") -> Iterator[list[str]]:
     """One document per news item of the 详细新闻 section (the summary repeats the item titles), in date
-    order; `first_day` (YYYYMMDD) skips the days before it."""
+    order; `first_day` (YYYYMMDD) skips the days before it, `before_day` stops at that day."""
     for path in sorted((root / "external/xinwenlianbo/news").glob("*.md")):
         if path.stem < first_day:
             continue
+        if before_day and path.stem >= before_day:
+            break
         _, _, detail = path.read_text(encoding="utf-8").partition("## 详细新闻")
         for item in re.split(r"^### ", detail, flags=re.M)[1:]:
             title, _, body = item.partition("\n")

@@ -6,6 +6,9 @@ Why it looks like this:
   LOC"), and it can be computed for any text: a few million characters of news and finance prose
   teach the student far more than the 807 annotated articles alone. The gold tags stay in the mix so
   the student also learns where the teacher is wrong.
+- A CRF teacher decides over whole tag paths, so its per-token distributions can be flat where its
+  decoded spans are not: `kd_target="path"` teaches the student the tags the teacher's own Viterbi pass
+  decodes (sequence-level distillation), computed per batch from the same cached logits.
 - Soft labels are the teacher's logits on exactly the windows the student trains on (≤254 tokens,
   cut like the NER training windows), stored as float16 in Arrow shards: a second run, or a run
   resumed after a crash mid-labelling, reuses every shard already written.
@@ -27,6 +30,7 @@ from collections import Counter
 from dataclasses import asdict
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -39,9 +43,9 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from zhie.annotation.labels import BIO_TAGS, ENTITY_LABELS
 from zhie.annotation.records import Document
 from zhie.models.allocator import keep_freed_memory
-from zhie.models.crf import CONFIG_KEY as CRF_KEY
+from zhie.models.crf import CONFIG_KEY as CRF_KEY, Transitions, viterbi_batch
 from zhie.models.lexicon import CONFIG_KEY as LEXICON_KEY, default_lexicon, uses_lexicon
-from zhie.models.ner import build_ner_model, load_ner_model
+from zhie.models.ner import build_ner_model, crf_transitions, load_ner_model
 from zhie.models.tokenizer import encode_texts, load_tokenizer
 from zhie.training.corpus_clean import clean_paragraph, paragraph_key
 from zhie.training.corpus_sources import SOURCES
@@ -83,7 +87,8 @@ class DistilRunConfig(RunConfig):
     student_intermediate: int | None = None  # None: 4 x hidden
     prune_from: Path | None = None  # start the student as this NER model width-pruned to its size (training/prune.py)
     unlabelled_windows: NonNegativeInt | None = None  # at most this many unlabelled windows (a seeded sample): a CPU-sized run
-    temperature: float = 2.0
+    kd_target: Literal["soft", "path"] = "soft"  # soft: KL to the teacher's tag distributions; path: its decoded tags
+    temperature: float = 2.0  # of the soft target only
     gold_weight: float = 1.0  # weight of the cross-entropy on gold tags beside the distillation loss
     gold_repeat: int = 2  # gold-tagged windows appear this many times per epoch
     epochs: float = 3.0  # with max_minutes: the most the run may do
@@ -398,8 +403,11 @@ def pruned_student(source: Path, gold: Dataset, tokenizer, cfg: DistilRunConfig,
     return student, {**info, "source": str(source), "calibration_windows": min(calibration, len(gold))}
 
 
-def collate(features: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
-    """Pad a batch; `teacher_logits` sit on the tokens between [CLS] and [SEP], `kd_mask` marks them."""
+def collate(features: list[dict], pad_id: int, path_transitions: Transitions | None = None,
+            decode_path: bool = False) -> dict[str, torch.Tensor]:
+    """Pad a batch; `teacher_logits` sit on the tokens between [CLS] and [SEP], `kd_mask` marks them.
+    With `decode_path`, `teacher_tags` holds the teacher's own decoded tags there (the constrained Viterbi path
+    over its logits and `path_transitions`, as inference decodes it), IGNORE elsewhere."""
     width = max(len(f["input_ids"]) for f in features)
     n = len(features)
     input_ids = torch.full((n, width), pad_id, dtype=torch.long)
@@ -419,6 +427,13 @@ def collate(features: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
         kd_mask[r, 1:m - 1] = True
     batch = {"input_ids": input_ids, "attention_mask": attention, "labels": labels, "teacher_logits": teacher,
              "kd_mask": kd_mask}
+    if decode_path:
+        spans = [teacher[r, 1:len(f["input_ids"]) - 1] for r, f in enumerate(features)]
+        paths = viterbi_batch([x.softmax(-1).numpy() for x in spans], path_transitions)
+        tags = torch.full((n, width), IGNORE, dtype=torch.long)
+        for r, path in enumerate(paths):
+            tags[r, 1:1 + len(path)] = torch.tensor(path, dtype=torch.long)
+        batch["teacher_tags"] = tags
     return batch | ({"token_type_ids": types} if types is not None else {})
 
 
@@ -518,11 +533,14 @@ class DistilTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
                        token_type_ids=inputs.get("token_type_ids")).logits
-        t = self.temperature
         mask = inputs["kd_mask"]
-        student_log = torch.log_softmax(logits[mask] / t, -1)
-        teacher_log = torch.log_softmax(inputs["teacher_logits"][mask] / t, -1)
-        kd = (teacher_log.exp() * (teacher_log - student_log)).sum(-1).mean() * t * t
+        if "teacher_tags" in inputs:
+            kd = torch.nn.functional.cross_entropy(logits[mask], inputs["teacher_tags"][mask])
+        else:
+            t = self.temperature
+            student_log = torch.log_softmax(logits[mask] / t, -1)
+            teacher_log = torch.log_softmax(inputs["teacher_logits"][mask] / t, -1)
+            kd = (teacher_log.exp() * (teacher_log - student_log)).sum(-1).mean() * t * t
         gold = inputs["labels"] != IGNORE
         ce = (torch.nn.functional.cross_entropy(logits[gold], inputs["labels"][gold]) if gold.any()
               else logits.new_zeros(()))
@@ -632,8 +650,11 @@ def distil(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, 
         learning_rate=cfg.lr, weight_decay=cfg.weight_decay, logging_steps=cfg.logging_steps, save_strategy="no", save_total_limit=1,
         eval_strategy="no", use_cpu=not torch.cuda.is_available(), report_to=[], seed=cfg.seed,
         disable_tqdm=True, dataloader_num_workers=cfg.dataloader_workers, remove_unused_columns=False, **_LENGTH_GROUPING)
+    transitions = crf_transitions(teacher.config)
     trainer = DistilTrainer(model=student, args=args, train_dataset=train_ds, processing_class=tokenizer,
-                            data_collator=functools.partial(collate, pad_id=tokenizer.pad_token_id),
+                            data_collator=functools.partial(collate, pad_id=tokenizer.pad_token_id,
+                                                            path_transitions=transitions,
+                                                            decode_path=cfg.kd_target == "path"),
                             callbacks=[BudgetPlan(cfg.max_minutes, cfg.warmup_fraction, log),
                                        Progress("distil", cfg.max_minutes), SaveEvery(cfg.save_minutes)],
                             temperature=cfg.temperature, gold_weight=cfg.gold_weight,
