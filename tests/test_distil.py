@@ -235,11 +235,10 @@ def test_path_target_is_the_teachers_decoded_tags_and_the_loss_fits_them(tmp_pat
             return type("O", (), {"logits": self.out + self.w})()
 
     args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[])
-    inputs = {k: v for k, v in batch.items()}
     right = torch.full((1, 5, len(BIO_TAGS)), -10.0)
     right[0, [1, 2, 3], [tag["B-ORG"], tag["I-ORG"], tag["I-ORG"]]] = 10.0
     wrong = torch.full((1, 5, len(BIO_TAGS)), -10.0)
     wrong[0, [1, 2, 3], tag["O"]] = 10.0
     losses = [DistilTrainer(model=Fixed(out), args=args, temperature=2.0, gold_weight=1.0, warmup_fraction=0.1,
-                            budgeted=False).compute_loss(Fixed(out), inputs).item() for out in (right, wrong)]
+                            budgeted=False).compute_loss(Fixed(out), batch).item() for out in (right, wrong)]
     assert losses[0] < 1e-3 < 10 < losses[1]
