@@ -210,6 +210,8 @@ def test_length_grouped_batches_read_the_length_column_once(tmp_path):
 def test_path_target_is_the_teachers_decoded_tags_and_the_loss_fits_them(tmp_path):
     """An arg-max that breaks IOB2 (I-ORG after O) becomes the well-formed path inference decodes, and the
     student's loss is the cross-entropy to that path: near zero when its logits pick it, large when not."""
+    from types import SimpleNamespace
+
     import numpy as np
     from transformers import TrainingArguments
 
@@ -226,19 +228,12 @@ def test_path_target_is_the_teachers_decoded_tags_and_the_loss_fits_them(tmp_pat
     batch = collate([feature], pad_id=0, decode_path=True)
     assert batch["teacher_tags"].tolist() == [[-100, tag["B-ORG"], tag["I-ORG"], tag["I-ORG"], -100]]
 
-    class Fixed(torch.nn.Module):  # a "student" whose logits are given
-        def __init__(self, out):
-            super().__init__()
-            self.out, self.w = out, torch.nn.Parameter(torch.zeros(()))
-
-        def forward(self, **_):
-            return type("O", (), {"logits": self.out + self.w})()
-
     args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[])
+    trainer = DistilTrainer(model=torch.nn.Linear(1, 1), args=args, temperature=2.0, gold_weight=1.0,
+                            warmup_fraction=0.1, budgeted=False)
     right = torch.full((1, 5, len(BIO_TAGS)), -10.0)
     right[0, [1, 2, 3], [tag["B-ORG"], tag["I-ORG"], tag["I-ORG"]]] = 10.0
     wrong = torch.full((1, 5, len(BIO_TAGS)), -10.0)
     wrong[0, [1, 2, 3], tag["O"]] = 10.0
-    losses = [DistilTrainer(model=Fixed(out), args=args, temperature=2.0, gold_weight=1.0, warmup_fraction=0.1,
-                            budgeted=False).compute_loss(Fixed(out), batch).item() for out in (right, wrong)]
+    losses = [trainer.compute_loss(lambda **_: SimpleNamespace(logits=out), batch).item() for out in (right, wrong)]
     assert losses[0] < 1e-3 < 10 < losses[1]
