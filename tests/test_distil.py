@@ -237,36 +237,3 @@ def test_path_target_is_the_teachers_decoded_tags_and_the_loss_fits_them(tmp_pat
     wrong[0, [1, 2, 3], tag["O"]] = 10.0
     losses = [trainer.compute_loss(lambda **_: SimpleNamespace(logits=out), batch).item() for out in (right, wrong)]
     assert losses[0] < 1e-3 < 10 < losses[1]
-
-
-def test_hidden_targets_map_layers_evenly_and_vanish_for_the_teachers_own_states(tmp_path):
-    """With --hidden-weight the student's layer i learns the teacher's layer round(i * Lt / Ls): the loss is 0 for
-    a student that is the teacher, positive for another, and a student of another width is refused by name."""
-    import copy
-
-    from transformers import TrainingArguments
-
-    from zhie.training.distil import DistilTrainer, collate, layer_map
-
-    assert layer_map(3, 6) == [2, 4, 6] and layer_map(4, 6) == [2, 3, 4, 6] and layer_map(6, 6) == [1, 2, 3, 4, 5, 6]
-    cfg = BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
-    teacher = build_ner_model(cfg).eval()
-    feature = {"input_ids": [1, 5, 6, 7, 2], "labels": [-100] * 5, "teacher_logits": [[0.0] * 11] * 3}
-    batch = collate([feature, {**feature, "input_ids": [1, 8, 9, 10, 2]}], pad_id=0)
-    args = TrainingArguments(output_dir=str(tmp_path), use_cpu=True, report_to=[])
-
-    def loss(student, weight):
-        trainer = DistilTrainer(model=student, args=args, temperature=1.0, gold_weight=0.0, warmup_fraction=0.1,
-                                budgeted=False, teacher=teacher, hidden_weight=weight)
-        return trainer.compute_loss(student, batch).item(), trainer
-
-    twin = copy.deepcopy(teacher).eval()
-    (same, _), (soft_only, _) = loss(twin, 1.0), loss(twin, 0.0)
-    assert abs(same - soft_only) < 1e-6  # the teacher's own states: no hidden-state loss
-    other = build_ner_model(BertConfig(**{**cfg.to_dict(), "num_hidden_layers": 1})).eval()
-    (with_hidden, trainer), (without, _) = loss(other, 1.0), loss(other, 0.0)
-    assert with_hidden > without + 0.1
-    assert trainer._parts["hidden"] > 0.1
-    narrow = build_ner_model(BertConfig(**{**cfg.to_dict(), "hidden_size": 16})).eval()
-    with pytest.raises(ValueError, match="teacher's hidden size"):
-        loss(narrow, 1.0)

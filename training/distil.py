@@ -89,7 +89,6 @@ class DistilRunConfig(RunConfig):
     unlabelled_windows: NonNegativeInt | None = None  # at most this many unlabelled windows (a seeded sample): a CPU-sized run
     kd_target: Literal["soft", "path"] = "soft"  # soft: KL to the teacher's tag distributions; path: its decoded tags
     temperature: float = 2.0  # of the soft target only
-    hidden_weight: float = 0.0  # > 0: also fit the teacher's hidden states layer by layer (teacher runs every step)
     gold_weight: float = 1.0  # weight of the cross-entropy on gold tags beside the distillation loss
     gold_repeat: int = 2  # gold-tagged windows appear this many times per epoch
     epochs: float = 3.0  # with max_minutes: the most the run may do
@@ -501,27 +500,14 @@ class BudgetPlan(TrainerCallback):
             logs["planned_steps"] = lr_scheduler.lr_lambdas[0].total
 
 
-def layer_map(student_layers: int, teacher_layers: int) -> list[int]:
-    """The teacher layer whose output each student layer learns: evenly spaced, the last to the last
-    (3 of 6: 2, 4, 6). Index 0 of `hidden_states` is the embeddings, so these index it directly."""
-    return [round(i * teacher_layers / student_layers) for i in range(1, student_layers + 1)]
-
-
 class DistilTrainer(Trainer):
-    """Loss = T² · KL(teacher_T ‖ student_T) over the distilled tokens + gold_weight · CE on gold tags
-    [+ hidden_weight · MSE of the student's hidden states against `teacher`'s, mapped by `layer_map`].
-    The parts are averaged between log lines and shown beside the loss."""
+    """Loss = T² · KL(teacher_T ‖ student_T) over the distilled tokens + gold_weight · CE on gold tags.
+    The two parts are averaged between log lines and shown beside the loss."""
 
     def __init__(self, *args, temperature: float, gold_weight: float, warmup_fraction: float, budgeted: bool,
-                 teacher: PreTrainedModel | None = None, hidden_weight: float = 0.0, **kwargs) -> None:
+                 **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.temperature, self.gold_weight = temperature, gold_weight
-        self.teacher, self.hidden_weight = teacher, hidden_weight
-        if hidden_weight and teacher is None:
-            raise ValueError("hidden_weight needs the teacher")
-        if teacher is not None and teacher.config.hidden_size != self.model.config.hidden_size:
-            raise ValueError(f"hidden-state targets need the teacher's hidden size ({teacher.config.hidden_size}); "
-                             f"the student has {self.model.config.hidden_size}")
         self.warmup_fraction, self.budgeted = warmup_fraction, budgeted
         self._parts: Counter = Counter()
 
@@ -545,10 +531,8 @@ class DistilTrainer(Trainer):
                                     lengths=ds.with_format("numpy")["length"][:].tolist())
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        encoder_inputs = {"input_ids": inputs["input_ids"], "attention_mask": inputs["attention_mask"],
-                          "token_type_ids": inputs.get("token_type_ids")}
-        out = model(**encoder_inputs, output_hidden_states=self.teacher is not None)
-        logits = out.logits
+        logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                       token_type_ids=inputs.get("token_type_ids")).logits
         mask = inputs["kd_mask"]
         if "teacher_tags" in inputs:
             kd = torch.nn.functional.cross_entropy(logits[mask], inputs["teacher_tags"][mask])
@@ -562,25 +546,11 @@ class DistilTrainer(Trainer):
               else logits.new_zeros(()))
         self._parts.update({"kd": kd.item(), "ce": ce.item(), "n": 1, "n_ce": int(gold.any())})
         loss = kd + self.gold_weight * ce
-        if self.teacher is not None:
-            hidden = self.hidden_loss(out.hidden_states, encoder_inputs)
-            self._parts.update({"hidden": hidden.item()})
-            loss = loss + self.hidden_weight * hidden
         return (loss, logits) if return_outputs else loss
-
-    def hidden_loss(self, student_states: tuple[torch.Tensor, ...], encoder_inputs: dict) -> torch.Tensor:
-        """Mean over the student's layers of the MSE to the mapped teacher layer, on the real tokens."""
-        with torch.no_grad():
-            teacher_states = self.teacher(**encoder_inputs, output_hidden_states=True).hidden_states
-        real = encoder_inputs["attention_mask"].bool()
-        pairs = zip(student_states[1:], layer_map(len(student_states) - 1, len(teacher_states) - 1), strict=True)
-        return torch.stack([torch.nn.functional.mse_loss(s[real], teacher_states[t][real]) for s, t in pairs]).mean()
 
     def log(self, logs: dict[str, float], *args, **kwargs) -> None:
         if "loss" in logs and self._parts["n"]:
             logs["kd"] = self._parts["kd"] / self._parts["n"]
-            if "hidden" in self._parts:
-                logs["hidden"] = self._parts["hidden"] / self._parts["n"]
             if self._parts["n_ce"]:  # batches grouped by length may hold no gold window for a while
                 logs["ce"] = self._parts["ce"] / self._parts["n_ce"]
             self._parts.clear()
@@ -681,7 +651,6 @@ def distil(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, 
         eval_strategy="no", use_cpu=not torch.cuda.is_available(), report_to=[], seed=cfg.seed,
         disable_tqdm=True, dataloader_num_workers=cfg.dataloader_workers, remove_unused_columns=False, **_LENGTH_GROUPING)
     transitions = crf_transitions(teacher.config)
-    hidden_teacher = teacher.to(device).eval().requires_grad_(False) if cfg.hidden_weight else None
     trainer = DistilTrainer(model=student, args=args, train_dataset=train_ds, processing_class=tokenizer,
                             data_collator=functools.partial(collate, pad_id=tokenizer.pad_token_id,
                                                             path_transitions=transitions,
@@ -689,8 +658,7 @@ def distil(train_docs: Sequence[Document], dev_docs: Sequence[Document] | None, 
                             callbacks=[BudgetPlan(cfg.max_minutes, cfg.warmup_fraction, log),
                                        Progress("distil", cfg.max_minutes), SaveEvery(cfg.save_minutes)],
                             temperature=cfg.temperature, gold_weight=cfg.gold_weight,
-                            warmup_fraction=cfg.warmup_fraction, budgeted=cfg.max_minutes is not None,
-                            teacher=hidden_teacher, hidden_weight=cfg.hidden_weight)
+                            warmup_fraction=cfg.warmup_fraction, budgeted=cfg.max_minutes is not None)
     trainer.remove_callback(PrinterCallback)  # Progress prints the same logs with the step count
     last = last_checkpoint(ckpt_dir) if cfg.resume else None
     if last:

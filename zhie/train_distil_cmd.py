@@ -26,7 +26,6 @@ def train_distil_cmd(
     unlabelled_windows: Annotated[Optional[int], typer.Option(help="At most this many unlabelled windows (a seeded sample): a run sized for a CPU.", show_default="all")] = None,
     kd_target: Annotated[Optional[str], typer.Option(help="What the student learns from the teacher: 'soft' (its tag distributions, KL) or 'path' (its decoded tags, cross-entropy).", show_default="soft")] = None,
     temperature: Annotated[Optional[float], typer.Option(help="Softmax temperature of the soft distillation loss.", show_default="2.0")] = None,
-    hidden_weight: Annotated[Optional[float], typer.Option(help="Weight of an MSE of the student's hidden states against the teacher's, layer by layer (same hidden size; the teacher runs at every step).", show_default="0 (off)")] = None,
     gold_weight: Annotated[Optional[float], typer.Option(help="Weight of the cross-entropy on gold tags.", show_default="1.0")] = None,
     gold_repeat: Annotated[Optional[int], typer.Option(help="Gold-tagged windows per epoch, as a multiple.", show_default="2")] = None,
     epochs: Annotated[Optional[float], typer.Option(help="Passes over the windows.", show_default="3")] = None,
@@ -60,7 +59,7 @@ def train_distil_cmd(
                   external_chars=external_chars, student_layers=student_layers, student_hidden=student_hidden,
                   student_heads=student_heads, student_intermediate=student_intermediate, prune_from=prune_from,
                   unlabelled_windows=unlabelled_windows, kd_target=kd_target, temperature=temperature,
-                  hidden_weight=hidden_weight, gold_weight=gold_weight, gold_repeat=gold_repeat, epochs=epochs, max_steps=max_steps,
+                  gold_weight=gold_weight, gold_repeat=gold_repeat, epochs=epochs, max_steps=max_steps,
                   batch_size=batch_size, lr=lr, threads=threads, seed=seed, resume=resume, max_minutes=max_minutes,
                   save_minutes=save_minutes, export_fp16=export_fp16, windows_only=windows_only, windows=windows,
                   dataloader_workers=dataloader_workers)
