@@ -70,7 +70,10 @@ class NerTagger:
 
     def __call__(self, docs: Sequence[Document]) -> list[Document]:
         """The documents with `entities` replaced by the model's (relations cleared: they named old ids)."""
-        states = self.encode([d.text for d in docs], hidden=self.keep_hidden)
+        return self.decode(docs, self.encode([d.text for d in docs], hidden=self.keep_hidden))
+
+    def decode(self, docs: Sequence[Document], states: Sequence[TokenStates]) -> list[Document]:
+        """`docs` with the entities that the constrained Viterbi pass reads from their encoder `states`."""
         decoded = token_spans_batch([st.probs for st in states], self.transitions,
                                     [line_breaks(doc.text, st.offsets) for doc, st in zip(docs, states, strict=True)])
         out = []

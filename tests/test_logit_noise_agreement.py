@@ -7,7 +7,6 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -54,11 +53,10 @@ def test_error_ignores_a_constant_per_token_and_counts_changed_best_tags():
     shifted = np.exp(np.log(probs) + rng.normal(0, 1, (50, 1)))  # the same tags, unnormalised by another constant
     moved = probs.copy()
     moved[:10] = np.roll(moved[:10], 1, axis=-1)  # ten tokens get another best tag
-    ner = lambda p: SimpleNamespace(encode=lambda texts: [TokenStates([], p)])  # noqa: E731
-    base = lna.centred_log_probs(ner(probs), [SimpleNamespace(text="x")])
-    same = lna.logit_error(base, lna.centred_log_probs(ner(shifted / shifted.max()), [SimpleNamespace(text="x")]))
+    base = lna.centred_log_probs([TokenStates([], probs)])
+    same = lna.logit_error(base, lna.centred_log_probs([TokenStates([], shifted / shifted.max())]))
     assert same["rms"] < 1e-4 and same["best_tag_differs"] == 0.0
-    assert lna.logit_error(base, lna.centred_log_probs(ner(moved), [SimpleNamespace(text="x")]))["best_tag_differs"] == 0.2
+    assert lna.logit_error(base, lna.centred_log_probs([TokenStates([], moved)]))["best_tag_differs"] == 0.2
 
 
 def test_teacher_as_its_own_student_reproduces_everything_and_strong_noise_does_not(tiny_ner_model_dir, tmp_path):
